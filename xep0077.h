@@ -186,11 +186,11 @@ typedef struct xep0077_xml {
   unsigned long offset;
   /* private */
   char *buf;
-  size_t cap, top, tok, mark, nstart, stanza_left;
+  size_t cap, top, tok, mark, nstart, vstart, stanza_left;
   const unsigned char *in, *in_end;
-  int state, err, open, nns, nraw, flags, brackets;
+  int state, err, open, nns, nns0, nraw, flags, brackets;
   xep0077__utf8 u8;
-  unsigned qlen, qpos, refpos;
+  unsigned qlen, qpos, refpos, colon, qcolon;
   char quote, ref[11];
   xep0077_xml_frame frames[XEP0077_XML_MAX_DEPTH];
   size_t nsp[XEP0077_XML_MAX_NS], nsu[XEP0077_XML_MAX_NS]; /* prefix, uri */
@@ -301,8 +301,8 @@ XEP0077DEF const char *xep0077_status_name(int status)
 enum {
   XEP0077__C_TEXT = 1,   /* stops a text run:  < & ] > CR, C0 controls, >= 0x80 */
   XEP0077__C_ATTR = 2,   /* stops a value run: ' " & < TAB LF CR, C0, >= 0x80  */
-  XEP0077__C_NAME = 4,   /* ASCII name character                               */
-  XEP0077__C_START = 8,  /* ASCII name start character                         */
+  XEP0077__C_NAME = 4,   /* ASCII name character except ':' (QName rules apart) */
+  XEP0077__C_START = 8,  /* ASCII name start character except ':'             */
   XEP0077__C_WS = 16,    /* XML white space                                    */
   XEP0077__C_CDATA = 32  /* stops a CDATA run: ] > CR, C0 controls, >= 0x80    */
 };
@@ -310,7 +310,7 @@ static const unsigned char xep0077__cls[256] = {
   35,35,35,35,35,35,35,35,35,18,18,35,35,51,35,35,
   35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,
   16, 0, 2, 0, 0, 0, 3, 2, 0, 0, 0, 0, 0, 4, 4, 0,
-   4, 4, 4, 4, 4, 4, 4, 4, 4, 4,12, 0, 3, 0,33, 0,
+   4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 3, 0,33, 0,
    0,12,12,12,12,12,12,12,12,12,12,12,12,12,12,12,
   12,12,12,12,12,12,12,12,12,12,12, 0, 0,33, 0,12,
    0,12,12,12,12,12,12,12,12,12,12,12,12,12,12,12,
@@ -447,12 +447,17 @@ XEP0077DEF const char *xep0077_xml_attr(const xep0077_xml *p, const char *ns,
 static const char *xep0077__ns_find(const xep0077_xml *p, const char *q, size_t len)
 {
   int k;
+  if (len == 0) {
+    for (k = p->nns; k-- > 0;)
+      if (!p->buf[p->nsp[k]]) return p->buf + p->nsu[k];
+    return "";
+  }
   if (len == 3 && !memcmp(q, "xml", 3)) return xep0077__ns_xml;
   for (k = p->nns; k-- > 0;) {
     const char *pf = p->buf + p->nsp[k];
     if (!strncmp(pf, q, len) && pf[len] == 0) return p->buf + p->nsu[k];
   }
-  return len ? NULL : "";
+  return NULL;
 }
 
 /* A QName: at most one colon, neither first nor last, and the local part
@@ -467,72 +472,72 @@ static int xep0077__qname(const char *q)
   return (int)(c - q);
 }
 
-/* A start tag is complete in buf[tok, mark): bind its namespaces, resolve
-   and check its attributes, push its frame, report START. */
+/* An attribute value closed: buf[nstart] holds "qname\0value\0". A namespace
+   declaration is bound now (it may follow its first use in the same tag, so
+   prefixes are resolved when the tag ends); anything else joins attr[]. */
+static int xep0077__attr_done(xep0077_xml *p)
+{
+  char *b = p->buf, *r = b + p->nstart, *v = b + p->vstart;
+  int k, maxa = p->max_attrs < XEP0077_XML_MAX_ATTRS ? p->max_attrs : XEP0077_XML_MAX_ATTRS;
+  if (r[0] == 'x' && !strncmp(r, "xmlns", 5) && (r[5] == 0 || r[5] == ':')) {
+    const char *pf = r + 5 + (r[5] == ':');
+    int is_xml = !strcmp(v, xep0077__ns_xml);
+    if (r[5] == ':' && (!*pf || strchr(pf, ':') || !*v || !strcmp(pf, "xmlns") ||
+        ((!strcmp(pf, "xml")) != is_xml)))
+      return XEP0077_ERR_XML_NS_PREFIX;
+    if ((r[5] == 0 && is_xml) || !strcmp(v, xep0077__ns_xmlns))
+      return XEP0077_ERR_XML_NS_PREFIX;
+    for (k = p->nns0; k < p->nns; k++)
+      if (!strcmp(b + p->nsp[k], pf)) return XEP0077_ERR_XML_DUP_ATTR;
+    if (p->nns >= XEP0077_XML_MAX_NS) return XEP0077_ERR_XML_NS_COUNT;
+    p->nsp[p->nns] = (size_t)(pf - b);
+    p->nsu[p->nns++] = (size_t)(v - b);
+    return 0;
+  }
+  if (p->nraw >= maxa) return XEP0077_ERR_XML_ATTRS;
+  /* Until the tag ends, ns holds the prefix (NULL: none) and name the
+     local part. */
+  p->attr[p->nraw].ns = p->colon ? r : NULL;
+  p->attr[p->nraw].name = r + p->colon + (p->colon > 0);
+  p->attr[p->nraw++].value = v;
+  return 0;
+}
+
+/* A start tag is complete in buf[tok, mark): resolve the prefixes of the
+   element and its attributes, push its frame, report START. */
 static int xep0077__stag_done(xep0077_xml *p, int empty)
 {
-  char *b = p->buf, *q = b + p->tok, *end = b + p->mark, *r;
-  int nns0 = p->nns, na = 0, i, k, colon;
+  char *q = p->buf + p->tok;
+  int i, j, colon;
   int maxd = p->max_depth < XEP0077_XML_MAX_DEPTH ? p->max_depth : XEP0077_XML_MAX_DEPTH;
-  int maxa = p->max_attrs < XEP0077_XML_MAX_ATTRS ? p->max_attrs : XEP0077_XML_MAX_ATTRS;
   const char *ns;
   xep0077_xml_frame *f;
 
   if (p->open >= maxd) return XEP0077_ERR_XML_DEPTH;
-  /* Pass 1: namespace declarations, which may follow their first use. */
-  for (r = q + p->qlen + 1; r < end;) {
-    char *v = r + strlen(r) + 1;
-    if (!strncmp(r, "xmlns", 5) && (r[5] == 0 || r[5] == ':')) {
-      const char *pf = r + 5 + (r[5] == ':');
-      int is_xml = !strcmp(v, xep0077__ns_xml);
-      if (r[5] == ':' && (!*pf || strchr(pf, ':') || !*v || !strcmp(pf, "xmlns") ||
-          ((!strcmp(pf, "xml")) != is_xml)))
-        return XEP0077_ERR_XML_NS_PREFIX;
-      if ((r[5] == 0 && is_xml) || !strcmp(v, xep0077__ns_xmlns))
-        return XEP0077_ERR_XML_NS_PREFIX;
-      for (k = nns0; k < p->nns; k++)
-        if (!strcmp(b + p->nsp[k], pf)) return XEP0077_ERR_XML_DUP_ATTR;
-      if (p->nns >= XEP0077_XML_MAX_NS) return XEP0077_ERR_XML_NS_COUNT;
-      p->nsp[p->nns] = (size_t)(pf - b);
-      p->nsu[p->nns++] = (size_t)(v - b);
-    }
-    r = v + strlen(v) + 1;
-  }
-  /* The element. */
-  colon = xep0077__qname(q);
-  if (colon < 0) return XEP0077_ERR_XML_SYNTAX;
+  colon = (int)p->qcolon;
   ns = xep0077__ns_find(p, q, (size_t)colon);
   if (!ns || (colon == 5 && !memcmp(q, "xmlns", 5))) return XEP0077_ERR_XML_NS_PREFIX;
   f = &p->frames[p->open];
   f->start = p->tok;
   f->name = q + colon + (colon > 0);
   f->ns = ns;
-  f->nns = (unsigned short)nns0;
+  f->nns = (unsigned short)p->nns0;
   f->qlen = (unsigned short)p->qlen;
-  /* Pass 2: attributes. Duplicates compare expanded names, which also catches
-     two prefixes bound to one URI; the cost is bounded by max_attrs^2/2. */
-  for (r = q + p->qlen + 1; r < end;) {
-    char *v = r + strlen(r) + 1;
-    if (!(!strncmp(r, "xmlns", 5) && (r[5] == 0 || r[5] == ':'))) {
-      xep0077_xml_attribute *a = &p->attr[na];
-      if (na >= maxa) return XEP0077_ERR_XML_ATTRS;
-      colon = xep0077__qname(r);
-      if (colon < 0) return XEP0077_ERR_XML_SYNTAX;
-      a->ns = colon ? xep0077__ns_find(p, r, (size_t)colon) : "";
-      if (!a->ns) return XEP0077_ERR_XML_NS_PREFIX;
-      a->name = r + colon + (colon > 0);
-      a->value = v;
-      for (i = 0; i < na; i++)
-        if (!strcmp(p->attr[i].name, a->name) && !strcmp(p->attr[i].ns, a->ns))
-          return XEP0077_ERR_XML_DUP_ATTR;
-      na++;
-    }
-    r = v + strlen(v) + 1;
+  /* Duplicates compare expanded names, which also catches two prefixes bound
+     to one URI; the cost is bounded by max_attrs^2/2 short compares. */
+  for (i = 0; i < p->nraw; i++) {
+    xep0077_xml_attribute *a = &p->attr[i];
+    a->ns = a->ns ? xep0077__ns_find(p, a->ns, (size_t)(a->name - a->ns - 1)) : "";
+    if (!a->ns) return XEP0077_ERR_XML_NS_PREFIX;
+    for (j = 0; j < i; j++)
+      if (p->attr[j].name[0] == a->name[0] && !strcmp(p->attr[j].name, a->name) &&
+          (p->attr[j].ns == a->ns || !strcmp(p->attr[j].ns, a->ns)))
+        return XEP0077_ERR_XML_DUP_ATTR;
   }
   p->name = f->name;
   p->ns = f->ns;
   p->attrs = p->attr;
-  p->nattrs = na;
+  p->nattrs = p->nraw;
   p->depth = p->open++;
   p->top = p->mark;
   p->state = p->open == 1 ? XEP0077__S_STREAM : XEP0077__S_TEXT;
@@ -797,6 +802,8 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       if (!XEP0077__IS(c, C_START) && c < 0x80) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
       p->tok = p->nstart = mark = p->top;
       p->nraw = 0;
+      p->colon = 0;
+      p->nns0 = p->nns;
       st = XEP0077__S_STAG_NAME;
       continue;
 
@@ -812,6 +819,12 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         for (r = s; s < e && XEP0077__IS(*s, C_NAME); s++) {}
         n = (size_t)(s - r);
       }
+      if (!n && c == ':') { /* one colon, not first: "prefix:local" */
+        if (p->colon || mark == p->nstart) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
+        p->colon = (unsigned)(mark - p->nstart);
+        r = s++;
+        n = 1;
+      }
       if (n) {
         if (mark - p->nstart + n > p->max_name) XEP0077__FAIL(XEP0077_ERR_XML_NAME_LEN);
         if (n >= cap - mark - XEP0077__RESERVE) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
@@ -821,7 +834,12 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       }
       b[mark++] = 0; /* c ends the name */
       s++;
+      if (p->colon) { /* the local part must start like a name */
+        unsigned char l = (unsigned char)b[p->nstart + p->colon + 1];
+        if (!XEP0077__IS(l, C_START) && l < 0x80) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
+      }
       if (st == XEP0077__S_STAG_NAME) {
+        p->qcolon = p->colon;
         p->qlen = (unsigned)(mark - 1 - p->tok);
         if (XEP0077__IS(c, C_WS)) st = XEP0077__S_STAG;
         else if (c == '/') st = XEP0077__S_SLASH;
@@ -829,8 +847,12 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         else XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
       } else {
         if (XEP0077__IS(c, C_WS)) st = XEP0077__S_AEQ;
-        else if (c == '=') st = XEP0077__S_AQ;
-        else XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
+        else if (c != '=') XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
+        else if (s < e && (*s == '\'' || *s == '"')) { /* the usual a='v' */
+          p->quote = (char)*s++;
+          p->vstart = mark;
+          st = XEP0077__S_AVAL;
+        } else st = XEP0077__S_AQ;
       }
       continue;
 
@@ -842,10 +864,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       if (c == '/') { st = XEP0077__S_SLASH; continue; }
       if (st == XEP0077__S_AFTER_VAL || (!XEP0077__IS(c, C_START) && c < 0x80))
         XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-      if (p->nraw >= XEP0077_XML_MAX_ATTRS + XEP0077_XML_MAX_NS)
-        XEP0077__FAIL(XEP0077_ERR_XML_ATTRS);
       s--;
       p->nstart = mark;
+      p->colon = 0;
       st = XEP0077__S_ANAME;
       continue;
 
@@ -856,6 +877,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       if (st == XEP0077__S_AEQ && c == '=') { st = XEP0077__S_AQ; continue; }
       if (st == XEP0077__S_AQ && (c == '\'' || c == '"')) {
         p->quote = (char)c;
+        p->vstart = mark;
         st = XEP0077__S_AVAL;
         continue;
       }
@@ -883,8 +905,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         if (rc) XEP0077__FAIL(rc);
         b[mark++] = (char)c;
       } else if (c == (unsigned char)p->quote) {
+        int rc;
         b[mark++] = 0;
-        p->nraw++;
+        if ((rc = xep0077__attr_done(p)) != 0) XEP0077__FAIL(rc);
         st = XEP0077__S_AFTER_VAL;
       } else if (c == '\'' || c == '"') {
         b[mark++] = (char)c;
@@ -919,10 +942,12 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     case XEP0077__S_ETAG: {
       const xep0077_xml_frame *f = &p->frames[p->open - 1];
       const char *fq = b + f->start;
-      while (s < e && p->qpos < f->qlen && *s == (unsigned char)fq[p->qpos]) { s++; p->qpos++; }
+      unsigned qpos = p->qpos, qlen = f->qlen;
+      while (s < e && qpos < qlen && *s == (unsigned char)fq[qpos]) { s++; qpos++; }
+      p->qpos = qpos;
       if (s >= e) break;
       c = *s++;
-      if (p->qpos == f->qlen) {
+      if (qpos == qlen) {
         if (c == '>') goto etag_done;
         if (XEP0077__IS(c, C_WS)) { st = XEP0077__S_ETAG_WS; continue; }
       }
@@ -1070,9 +1095,9 @@ static int xep0077__w_valid(const char *s, size_t n)
 static int xep0077__w_name(const char *q)
 {
   const char *c;
-  if (!q || !XEP0077__IS(*q, C_START) || *q == ':') return 0;
+  if (!q || !XEP0077__IS(*q, C_START)) return 0;
   for (c = q; *c; c++)
-    if ((unsigned char)*c >= 0x80 || !XEP0077__IS(*c, C_NAME)) return 0;
+    if ((unsigned char)*c >= 0x80 || !(XEP0077__IS(*c, C_NAME) || *c == ':')) return 0;
   return xep0077__qname(q) >= 0;
 }
 
