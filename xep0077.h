@@ -120,7 +120,27 @@ extern "C" {
   X(ERR_XMLW_FULL,       -40, "writer: buffer full and no flush callback")     \
   X(ERR_XMLW_FLUSH,      -41, "writer: flush callback failed")                 \
   X(ERR_XMLW_INPUT,      -42, "writer: invalid UTF-8, control char or name")   \
-  X(ERR_XMLW_STATE,      -43, "writer: call out of order")
+  X(ERR_XMLW_STATE,      -43, "writer: call out of order")                   \
+  X(PENDING,               1, "operation in progress: call xep0077_poll")   \
+  X(ERR_TIMEOUT,         -50, "operation timed out")                          \
+  X(ERR_IO,              -51, "transport error")                              \
+  X(ERR_CLOSED,          -52, "connection closed by the peer")                \
+  X(ERR_TLS,             -53, "TLS handshake or record failure")              \
+  X(ERR_TLS_VERIFY,      -54, "TLS: certificate or hostname not verified")    \
+  X(ERR_TLS_REQUIRED,    -55, "server does not offer STARTTLS")               \
+  X(ERR_TLS_INJECTION,   -56, "plaintext injected after <proceed/>")          \
+  X(ERR_INSECURE,        -57, "refused: credentials need verified TLS")       \
+  X(ERR_STREAM,          -58, "stream error from the server (see error)")     \
+  X(ERR_PROTOCOL,        -59, "unexpected or malformed reply from server")    \
+  X(ERR_SASL_MECH,       -60, "no acceptable SASL mechanism offered")         \
+  X(ERR_SASL_FAILED,     -61, "authentication failed (see error)")            \
+  X(ERR_SASL_SIGNATURE,  -62, "SCRAM: server signature did not verify")       \
+  X(ERR_SASL_ITERATIONS, -63, "SCRAM: iteration count out of bounds")         \
+  X(ERR_BIND,            -64, "resource binding failed (see error)")          \
+  X(ERR_STATE,           -65, "not allowed now (busy or not connected)")      \
+  X(ERR_TOO_BIG,         -66, "stanza does not fit the output buffer")        \
+  X(ERR_IQ,              -67, "the server returned an IQ error (see error)")  \
+  X(ERR_CRYPTO,          -68, "crypto callback failed or missing")
 
 typedef enum xep0077_status {
 #define XEP0077__ENUM(name, value, msg) XEP0077_##name = value,
@@ -253,6 +273,228 @@ XEP0077DEF int xep0077_xmlw_end(xep0077_xmlw *w);
 /* Finish a pending start tag with '>' (the XMPP stream root is never closed
    by _end until the session ends) and hand everything to the callback. */
 XEP0077DEF int xep0077_xmlw_flush(xep0077_xmlw *w);
+
+
+/* ---- 3. XMPP client stream ----------------------------------------------
+   The host owns the socket. Its callbacks follow mbedTLS's BIO contract
+   (mbedtls_ssl_set_bio), so the same pair serves the raw TCP stream and the
+   mbedTLS glue: return the bytes moved (a short count is normal), 0 when the
+   peer closed, XEP0077_WANT_READ / XEP0077_WANT_WRITE when the call would
+   block, or another negative number on error. */
+#define XEP0077_WANT_READ  (-0x6900) /* == MBEDTLS_ERR_SSL_WANT_READ  */
+#define XEP0077_WANT_WRITE (-0x6880) /* == MBEDTLS_ERR_SSL_WANT_WRITE */
+
+typedef int (*xep0077_send_fn)(void *io, const unsigned char *buf, size_t len);
+typedef int (*xep0077_recv_fn)(void *io, unsigned char *buf, size_t len);
+
+/* TLS as the stream uses it. XEP0077_MBEDTLS provides one (xep0077_mbedtls_*);
+   a host with its own TLS stack fills this in itself. */
+typedef struct xep0077_tls {
+  void *ctx;
+  /* Begin a client handshake over the raw callbacks, expecting a certificate
+     for server_name. Returns 0 or < 0. */
+  int (*start)(void *ctx, xep0077_send_fn send, xep0077_recv_fn recv, void *io,
+               const char *server_name);
+  /* 0 when done, XEP0077_WANT_READ/WRITE, XEP0077_ERR_TLS_VERIFY when the
+     certificate or name does not verify, other < 0 on failure. */
+  int (*handshake)(void *ctx);
+  int (*send)(void *ctx, const unsigned char *buf, size_t len); /* as above */
+  int (*recv)(void *ctx, unsigned char *buf, size_t len);
+  /* 1 when the chain and the server name were verified, else 0. */
+  int (*verified)(void *ctx);
+  void (*close)(void *ctx); /* send close_notify, best effort */
+} xep0077_tls;
+
+/* The primitives SASL SCRAM needs (alg: 1 = SHA-1, 256 = SHA-256). Each
+   returns 0 or < 0. XEP0077_MBEDTLS provides one; without any, only PLAIN
+   (over verified TLS) is available. */
+typedef struct xep0077_crypto {
+  void *ctx;
+  int (*random)(void *ctx, unsigned char *out, size_t len);
+  int (*hash)(void *ctx, int alg, const unsigned char *in, size_t len, unsigned char *out);
+  int (*hmac)(void *ctx, int alg, const unsigned char *key, size_t klen,
+              const unsigned char *in, size_t len, unsigned char *out);
+  int (*pbkdf2)(void *ctx, int alg, const unsigned char *pw, size_t pwlen,
+                const unsigned char *salt, size_t saltlen, unsigned long iterations,
+                unsigned char *out, size_t outlen);
+} xep0077_crypto;
+
+/* Log directions for the XML console. */
+enum { XEP0077_LOG_IN = 0, XEP0077_LOG_OUT = 1, XEP0077_LOG_INFO = 2 };
+
+/* Everything a connection needs from the host. Zero means "default" for every
+   field but domain, send, recv and now_ms. */
+typedef struct xep0077_config {
+  const char *domain;       /* the XMPP service, e.g. "example.org" (required) */
+  xep0077_send_fn send;     /* raw transport (required)                      */
+  xep0077_recv_fn recv;
+  void *io;                 /* passed to send, recv and wait                 */
+  /* Monotonic milliseconds (required): every operation has a deadline. */
+  unsigned long (*now_ms)(void *user);
+  /* Optional, for the blocking calls: sleep until io is readable (or
+     writable if want_write) or ms pass. Without it they spin on xep0077_poll,
+     which suits blocking sockets. */
+  void (*wait)(void *io, int want_write, unsigned long ms);
+  /* Optional XML console; passwords and SASL payloads arrive redacted. */
+  void (*log)(void *user, int dir, const char *text, size_t len);
+  void *user;               /* passed to now_ms and log                      */
+  const xep0077_tls *tls;   /* NULL: no TLS (only with insecure_plaintext)   */
+  const xep0077_crypto *crypto; /* NULL: no SCRAM                            */
+  int direct_tls;           /* XEP-0368: TLS from the first byte             */
+  const char *resource;     /* for binding; NULL lets the server choose      */
+  unsigned long timeout_ms; /* default per operation; 0: 30000               */
+  unsigned long scram_max_iterations; /* 0: 100000; below 4096 is refused    */
+  /* Loudly named escape hatches, all off by default. Plaintext: talk to a
+     server without TLS at all. Unverified: send credentials over TLS whose
+     certificate or name did not verify. Both expose passwords. */
+  int insecure_plaintext;
+  int insecure_unverified_tls;
+} xep0077_config;
+
+#ifndef XEP0077_IN_SIZE
+#define XEP0077_IN_SIZE 2048   /* receive buffer                            */
+#endif
+#ifndef XEP0077_OUT_SIZE
+#define XEP0077_OUT_SIZE 2048  /* largest stanza we send                    */
+#endif
+#ifndef XEP0077_XML_SIZE
+#define XEP0077_XML_SIZE 4096  /* parser memory: open tags + one text piece */
+#endif
+#ifndef XEP0077_TEXT_SIZE
+#define XEP0077_TEXT_SIZE 256  /* error text kept from the server           */
+#endif
+#ifndef XEP0077_JID_SIZE
+#define XEP0077_JID_SIZE 128   /* a full JID                                */
+#endif
+
+/* The details of the last failure, read after a call returned an error. */
+typedef struct xep0077_error {
+  char condition[48];     /* e.g. "conflict", "not-authorized", "host-unknown" */
+  char type[16];          /* IQ error type: cancel, modify, auth, wait, continue */
+  int code;               /* legacy numeric code attribute, 0 when absent      */
+  char text[XEP0077_TEXT_SIZE]; /* the server's <text/>, truncated, or ""     */
+} xep0077_error;
+
+/* Receives the events of the reply to an IQ (its own START first). */
+struct xep0077;
+typedef int (*xep0077_iq_fn)(struct xep0077 *c, int ev);
+
+/* One connection. The caller owns it (static or on its stack); it holds
+   every buffer, so sizeof(xep0077) is all the memory a session uses. */
+typedef struct xep0077 {
+  xep0077_config cfg;
+  xep0077_error error;
+  char jid[XEP0077_JID_SIZE];     /* full JID after login, else ""            */
+  int secure;          /* 1: TLS with a verified certificate and name       */
+  int tls_active;      /* 1: bytes go through cfg.tls                       */
+  int authenticated;
+  /* private */
+  xep0077_xml xml;
+  xep0077_xmlw w;
+  int phase, op, status, features, sasl_alg, in_stanza, reply_err, saw_text;
+  unsigned long deadline, iq_seq;
+  size_t in_len, out_sent, log_from;
+  char iq_id[12], next_id[12], iq_to[XEP0077_JID_SIZE];
+  char peer_id[32], peer_from[XEP0077_JID_SIZE]; /* an unhandled get/set */
+  xep0077_iq_fn iq_fn;
+  void *iq_user;
+  const char *username, *password; /* caller's, during login only          */
+  char scram[512];     /* SCRAM AuthMessage, then scratch                  */
+  size_t scram_len;
+  unsigned char salted[32];
+  char acc[512];       /* text of the element being read (challenge, jid) */
+  size_t acc_len;
+  size_t secret[4][2]; int nsecret; /* output ranges the log must not show */
+  unsigned char in[XEP0077_IN_SIZE];
+  char out[XEP0077_OUT_SIZE];
+  char xmlmem[XEP0077_XML_SIZE];
+} xep0077;
+
+/* Check cfg and prepare c; sends nothing. Returns 0 or XEP0077_ERR_ARG. */
+XEP0077DEF int xep0077_init(xep0077 *c, const xep0077_config *cfg);
+
+/* Open the stream: direct TLS or STARTTLS (required unless
+   cfg.insecure_plaintext), stream features. On success the stream is ready
+   for registration (unauthenticated). Never falls back to plaintext. */
+XEP0077DEF int xep0077_connect(xep0077 *c, unsigned long timeout_ms);
+XEP0077DEF int xep0077_connect_start(xep0077 *c, unsigned long timeout_ms);
+
+/* SASL (SCRAM-SHA-256, then SCRAM-SHA-1, then PLAIN over verified TLS),
+   stream restart and resource binding on a connected stream. The server's
+   SCRAM signature is verified. Never sends the password, or anything derived
+   from it, before TLS is verified (unless cfg.insecure_*). The library keeps
+   only pointers to username and password while the call runs and wipes what
+   it derived from them. */
+XEP0077DEF int xep0077_login(xep0077 *c, const char *username, const char *password,
+                             unsigned long timeout_ms);
+XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
+                                   const char *password, unsigned long timeout_ms);
+
+/* Send </stream:stream>, wait briefly for the peer's, close TLS. */
+XEP0077DEF int xep0077_close(xep0077 *c, unsigned long timeout_ms);
+XEP0077DEF int xep0077_close_start(xep0077 *c, unsigned long timeout_ms);
+
+/* The pump: moves bytes both ways without blocking (when the callbacks don't)
+   and advances the operation started last. Returns XEP0077_PENDING while it
+   runs, then its result once: 0 or an error status. Call it once per frame or
+   whenever the socket is ready. With no operation running it still answers
+   the server (keepalives, unsolicited IQs) and returns 0. */
+XEP0077DEF int xep0077_poll(xep0077 *c);
+
+/* Lower level, for the registration layer and for callers' own IQs:
+   begin <iq type=.. id=.. to=..> in the output (to may be NULL for the
+   server), write the payload with xep0077_writer(c), then xep0077_iq_send
+   hands the reply's events to fn (its START, its children, its STANZA_END)
+   and the operation completes with fn's last return, or ERR_IQ for
+   type='error' (c->error filled) when fn returns 1 for it. */
+XEP0077DEF int xep0077_iq_begin(xep0077 *c, const char *type, const char *to);
+XEP0077DEF xep0077_xmlw *xep0077_writer(xep0077 *c);
+XEP0077DEF int xep0077_iq_send(xep0077 *c, xep0077_iq_fn fn, void *user,
+                               unsigned long timeout_ms);
+/* Run the operation started last until it completes (the blocking calls). */
+XEP0077DEF int xep0077_wait(xep0077 *c);
+
+
+/* ---- 3b. mbedTLS glue (define XEP0077_MBEDTLS) --------------------------
+   TLS for the stream and the crypto SCRAM needs, from mbedTLS 2.28 or 3.x:
+
+       static xep0077_mbedtls t;
+       xep0077_mbedtls_init(&t, NULL, "/etc/ssl/certs/ca-certificates.crt");
+       cfg.tls = &t.tls; cfg.crypto = &t.crypto;
+
+   The certificate chain and the server name (cfg.domain) are verified, and
+   TLS 1.2 is the minimum: a failure ends the handshake with
+   XEP0077_ERR_TLS_VERIFY. mbedTLS allocates its own buffers through its own
+   allocator (MBEDTLS_MEMORY_BUFFER_ALLOC_C gives it a static pool). */
+#ifdef XEP0077_MBEDTLS
+#include <mbedtls/ssl.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/x509_crt.h>
+
+typedef struct xep0077_mbedtls {
+  xep0077_tls tls;        /* give &t.tls to cfg.tls       */
+  xep0077_crypto crypto;  /* give &t.crypto to cfg.crypto */
+  mbedtls_ssl_context ssl;
+  mbedtls_ssl_config conf;
+  mbedtls_x509_crt ca;
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+  int verify, setup;
+} xep0077_mbedtls;
+
+/* Seed the RNG and load the trust anchors: NUL-terminated PEM text (ca_pem)
+   and/or a PEM or DER file (ca_file). At least one is required. Returns 0,
+   XEP0077_ERR_ARG (no or unreadable CA) or XEP0077_ERR_TLS. */
+XEP0077DEF int xep0077_mbedtls_init(xep0077_mbedtls *t, const char *ca_pem,
+                                    const char *ca_file);
+/* DANGER, for tests against throwaway servers only: complete the handshake
+   even when the certificate or name does not verify. The stream then has
+   secure == 0 and still refuses to send credentials unless the config also
+   sets insecure_unverified_tls. */
+XEP0077DEF void xep0077_mbedtls_insecure_skip_verify(xep0077_mbedtls *t);
+XEP0077DEF void xep0077_mbedtls_free(xep0077_mbedtls *t);
+#endif /* XEP0077_MBEDTLS */
 
 #ifdef __cplusplus
 }
@@ -1203,6 +1445,1102 @@ XEP0077DEF int xep0077_xmlw_flush(xep0077_xmlw *w)
   }
   return w->err;
 }
+
+
+/* ---- 3. XMPP client stream ---------------------------------------------- */
+#define XEP0077__NS_STREAM "http://etherx.jabber.org/streams"
+#define XEP0077__NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
+#define XEP0077__NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
+#define XEP0077__NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
+#define XEP0077__NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define XEP0077__NS_STREAMS "urn:ietf:params:xml:ns:xmpp-streams"
+
+enum { /* where the stream is */
+  XEP0077__P_IDLE, XEP0077__P_TLS, XEP0077__P_HEADER, XEP0077__P_FEATURES,
+  XEP0077__P_STARTTLS, XEP0077__P_SASL, XEP0077__P_BIND, XEP0077__P_READY,
+  XEP0077__P_CLOSING, XEP0077__P_CLOSED
+};
+enum { /* what the caller asked for */
+  XEP0077__OP_NONE, XEP0077__OP_CONNECT, XEP0077__OP_LOGIN, XEP0077__OP_IQ,
+  XEP0077__OP_CLOSE
+};
+enum { /* stream features seen in the last <stream:features/> */
+  XEP0077__FT_STARTTLS = 1, XEP0077__FT_SHA256 = 2, XEP0077__FT_SHA1 = 4,
+  XEP0077__FT_PLAIN = 8, XEP0077__FT_BIND = 16, XEP0077__FT_REGISTER = 32,
+  XEP0077__FT_MECH = 64 /* inside <mechanism/>: collecting its name */
+};
+enum { /* what the stanza being read is, to the stream */
+  XEP0077__IN_IGNORE, XEP0077__IN_FEATURES, XEP0077__IN_TLS, XEP0077__IN_SASL,
+  XEP0077__IN_STREAM_ERROR, XEP0077__IN_REPLY, XEP0077__IN_UNHANDLED
+};
+
+/* Memory that held a secret: a store the compiler may not drop. */
+static void xep0077__wipe(void *p, size_t n)
+{
+  volatile unsigned char *v = (volatile unsigned char *)p;
+  while (n--) *v++ = 0;
+}
+
+static const char xep0077__b64[] =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Base64 of in[0, n) into out (4 * ceil(n/3) + 1 bytes, NUL-terminated). */
+static size_t xep0077__b64_enc(const unsigned char *in, size_t n, char *out)
+{
+  size_t i, o = 0;
+  for (i = 0; i < n; i += 3) {
+    unsigned long v = (unsigned long)in[i] << 16;
+    if (i + 1 < n) v |= (unsigned long)in[i + 1] << 8;
+    if (i + 2 < n) v |= in[i + 2];
+    out[o++] = xep0077__b64[(v >> 18) & 63];
+    out[o++] = xep0077__b64[(v >> 12) & 63];
+    out[o++] = i + 1 < n ? xep0077__b64[(v >> 6) & 63] : '=';
+    out[o++] = i + 2 < n ? xep0077__b64[v & 63] : '=';
+  }
+  out[o] = 0;
+  return o;
+}
+
+/* Strict base64 (white space skipped); returns the length or -1. */
+static long xep0077__b64_dec(const char *in, size_t n, unsigned char *out, size_t cap)
+{
+  unsigned long v = 0;
+  size_t i, o = 0, bits = 0, pad = 0;
+  for (i = 0; i < n; i++) {
+    const char *p;
+    char ch = in[i];
+    if (XEP0077__IS(ch, C_WS)) continue;
+    if (ch == '=') { pad++; continue; }
+    if (pad || !ch || !(p = strchr(xep0077__b64, ch))) return -1;
+    v = (v << 6) | (unsigned long)(p - xep0077__b64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      if (o >= cap) return -1;
+      out[o++] = (unsigned char)(v >> bits);
+    }
+  }
+  if (pad > 2 || (bits + pad * 6) % 8 || (v & ((1ul << bits) - 1))) return -1;
+  return (long)o;
+}
+
+static int xep0077__streq_ci(const char *a, const char *b)
+{
+  for (; *a && *b; a++, b++) {
+    char x = *a, y = *b;
+    if (x >= 'A' && x <= 'Z') x = (char)(x + 32);
+    if (y >= 'A' && y <= 'Z') y = (char)(y + 32);
+    if (x != y) return 0;
+  }
+  return *a == *b;
+}
+
+static void xep0077__copy(char *dst, size_t cap, const char *src, size_t n)
+{
+  if (n >= cap) n = cap - 1;
+  memcpy(dst, src, n);
+  dst[n] = 0;
+}
+
+static void xep0077__log(xep0077 *c, int dir, const char *s, size_t n)
+{
+  if (c->cfg.log && n) c->cfg.log(c->cfg.user, dir, s, n);
+}
+
+/* -- output: one stanza at a time is appended to out[] and logged, with the
+   ranges written by xep0077__put_secret shown as "***". */
+static void xep0077__out_begin(xep0077 *c)
+{
+  c->w.err = 0;
+  c->log_from = c->w.len;
+  c->nsecret = 0;
+}
+
+static void xep0077__put(xep0077 *c, const char *s)
+{
+  xep0077__w_put(&c->w, s, strlen(s));
+}
+
+static void xep0077__put_secret(xep0077 *c, const char *s, size_t n)
+{
+  size_t from = c->w.len;
+  xep0077__w_escaped(&c->w, s, n, 0);
+  if (c->nsecret < 4) {
+    c->secret[c->nsecret][0] = from;
+    c->secret[c->nsecret++][1] = c->w.len;
+  }
+}
+
+/* The stanza written since out_begin is complete: log it, or take it back
+   whole when it did not fit (nothing half-written ever reaches the wire). */
+static int xep0077__out_end(xep0077 *c)
+{
+  size_t at = c->log_from;
+  int i;
+  if (c->w.err) {
+    int rc = c->w.err == XEP0077_ERR_XMLW_FULL ? XEP0077_ERR_TOO_BIG : c->w.err;
+    xep0077__wipe(c->out + c->log_from, c->w.len - c->log_from);
+    c->w.len = c->log_from;
+    c->w.err = 0;
+    return rc;
+  }
+  for (i = 0; i < c->nsecret; i++) {
+    xep0077__log(c, XEP0077_LOG_OUT, c->out + at, c->secret[i][0] - at);
+    xep0077__log(c, XEP0077_LOG_OUT, "***", 3);
+    at = c->secret[i][1];
+  }
+  xep0077__log(c, XEP0077_LOG_OUT, c->out + at, c->w.len - at);
+  return 0;
+}
+
+static int xep0077__io_send(xep0077 *c, const unsigned char *b, size_t n)
+{
+  return c->tls_active ? c->cfg.tls->send(c->cfg.tls->ctx, b, n)
+                       : c->cfg.send(c->cfg.io, b, n);
+}
+
+static int xep0077__io_recv(xep0077 *c, unsigned char *b, size_t n)
+{
+  return c->tls_active ? c->cfg.tls->recv(c->cfg.tls->ctx, b, n)
+                       : c->cfg.recv(c->cfg.io, b, n);
+}
+
+/* Move queued output to the transport; 0, or a status when it failed. */
+static int xep0077__flush(xep0077 *c)
+{
+  while (c->out_sent < c->w.len) {
+    int n = xep0077__io_send(c, (const unsigned char *)c->out + c->out_sent,
+                             c->w.len - c->out_sent);
+    if (n == XEP0077_WANT_READ || n == XEP0077_WANT_WRITE) return 0;
+    if (n == 0) return XEP0077_ERR_CLOSED;
+    if (n < 0) return c->tls_active ? XEP0077_ERR_TLS : XEP0077_ERR_IO;
+    c->out_sent += (size_t)n;
+  }
+  /* Everything left: what was sent held secrets (SASL, passwords). */
+  xep0077__wipe(c->out, c->w.len);
+  c->w.len = c->out_sent = 0;
+  return 0;
+}
+
+static void xep0077__finish(xep0077 *c, int status)
+{
+  if (c->status == XEP0077_PENDING) c->status = status;
+}
+
+/* A fatal condition: the stream is unusable from here on. */
+static void xep0077__fail(xep0077 *c, int status)
+{
+  if (c->phase != XEP0077__P_CLOSED && c->tls_active && c->cfg.tls->close)
+    c->cfg.tls->close(c->cfg.tls->ctx);
+  c->phase = XEP0077__P_CLOSED;
+  c->tls_active = 0;
+  c->status = XEP0077_PENDING; /* even with no operation running: report it */
+  xep0077__finish(c, status);
+}
+
+static void xep0077__header(xep0077 *c)
+{
+  xep0077_xml_restart(&c->xml);
+  xep0077__out_begin(c);
+  xep0077__put(c, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                  "xmlns:stream='" XEP0077__NS_STREAM "' to='");
+  xep0077__w_escaped(&c->w, c->cfg.domain, strlen(c->cfg.domain), 1);
+  xep0077__put(c, "' version='1.0' xml:lang='en'>");
+  if (xep0077__out_end(c)) xep0077__fail(c, XEP0077_ERR_TOO_BIG);
+  c->phase = XEP0077__P_HEADER;
+}
+
+XEP0077DEF int xep0077_init(xep0077 *c, const xep0077_config *cfg)
+{
+  memset(c, 0, sizeof *c);
+  if (!cfg || !cfg->domain || !*cfg->domain || !cfg->send || !cfg->recv || !cfg->now_ms ||
+      !xep0077__w_valid(cfg->domain, strlen(cfg->domain)))
+    return XEP0077_ERR_ARG;
+  if (cfg->tls && (!cfg->tls->start || !cfg->tls->handshake || !cfg->tls->send ||
+                   !cfg->tls->recv || !cfg->tls->verified))
+    return XEP0077_ERR_ARG;
+  if (cfg->direct_tls && !cfg->tls) return XEP0077_ERR_ARG;
+  c->cfg = *cfg;
+  if (!c->cfg.timeout_ms) c->cfg.timeout_ms = 30000;
+  if (!c->cfg.scram_max_iterations) c->cfg.scram_max_iterations = 100000;
+  xep0077_xml_init(&c->xml, c->xmlmem, sizeof c->xmlmem);
+  xep0077_xmlw_init(&c->w, c->out, sizeof c->out, NULL, NULL);
+  c->status = 0;
+  return 0;
+}
+
+/* Begin an operation: one at a time, each with its deadline. */
+static int xep0077__op(xep0077 *c, int op, unsigned long timeout_ms)
+{
+  if (c->op != XEP0077__OP_NONE || c->status == XEP0077_PENDING) return XEP0077_ERR_STATE;
+  c->op = op;
+  c->status = XEP0077_PENDING;
+  c->deadline = c->cfg.now_ms(c->cfg.user) + (timeout_ms ? timeout_ms : c->cfg.timeout_ms);
+  memset(&c->error, 0, sizeof c->error);
+  return 0;
+}
+
+static int xep0077__start_tls(xep0077 *c)
+{
+  int rc = c->cfg.tls->start(c->cfg.tls->ctx, c->cfg.send, c->cfg.recv, c->cfg.io,
+                             c->cfg.domain);
+  if (rc < 0) return XEP0077_ERR_TLS;
+  c->phase = XEP0077__P_TLS;
+  xep0077__log(c, XEP0077_LOG_INFO, "TLS handshake", 13);
+  return 0;
+}
+
+XEP0077DEF int xep0077_connect_start(xep0077 *c, unsigned long timeout_ms)
+{
+  int rc;
+  if (c->phase != XEP0077__P_IDLE) return XEP0077_ERR_STATE;
+  if ((rc = xep0077__op(c, XEP0077__OP_CONNECT, timeout_ms)) != 0) return rc;
+  if (c->cfg.direct_tls) {
+    if ((rc = xep0077__start_tls(c)) != 0) xep0077__fail(c, rc);
+  } else {
+    xep0077__header(c);
+  }
+  return XEP0077_PENDING;
+}
+
+/* -- SASL -------------------------------------------------------------- */
+static size_t xep0077__hlen(int alg) { return alg == 256 ? 32 : 20; }
+
+/* <auth> with the client-first message. scram[] keeps client-first-bare,
+   the start of the AuthMessage; the nonce is its tail. */
+static int xep0077__sasl_auth(xep0077 *c)
+{
+  const xep0077_crypto *k = c->cfg.crypto;
+  const char *u = c->username;
+  char b64[sizeof c->scram * 4 / 3 + 4];
+  const char *mech;
+  size_t n = 0, ul = strlen(u), pl = strlen(c->password);
+  int rc = 0;
+
+  xep0077__out_begin(c);
+  if (c->sasl_alg) {
+    unsigned char rnd[18];
+    char *o = c->scram;
+    if (ul * 3 + 48 > sizeof c->scram) return XEP0077_ERR_ARG;
+    if (k->random(k->ctx, rnd, sizeof rnd) < 0) return XEP0077_ERR_CRYPTO;
+    memcpy(o, "n,,n=", 5); /* the GS2 header, kept in front for base64 */
+    n = 5;
+    for (; *u; u++) { /* saslname: ',' and '=' escaped */
+      if (*u == ',') { memcpy(o + n, "=2C", 3); n += 3; }
+      else if (*u == '=') { memcpy(o + n, "=3D", 3); n += 3; }
+      else o[n++] = *u;
+    }
+    memcpy(o + n, ",r=", 3);
+    n += 3;
+    n += xep0077__b64_enc(rnd, sizeof rnd, o + n);
+    xep0077__b64_enc((const unsigned char *)o, n, b64);
+    memmove(o, o + 3, n - 3); /* keep the bare message only */
+    c->scram_len = n - 3;
+    mech = c->sasl_alg == 256 ? "SCRAM-SHA-256" : "SCRAM-SHA-1";
+  } else { /* PLAIN: \0user\0password */
+    unsigned char *raw = (unsigned char *)c->scram;
+    if (ul + pl + 2 > sizeof c->scram || (ul + pl + 2) * 4 / 3 + 4 > sizeof b64)
+      return XEP0077_ERR_ARG;
+    raw[0] = 0;
+    memcpy(raw + 1, c->username, ul);
+    raw[ul + 1] = 0;
+    memcpy(raw + ul + 2, c->password, pl);
+    n = xep0077__b64_enc(raw, ul + pl + 2, b64);
+    xep0077__wipe(raw, ul + pl + 2);
+    mech = "PLAIN";
+  }
+  xep0077__put(c, "<auth xmlns='" XEP0077__NS_SASL "' mechanism='");
+  xep0077__put(c, mech);
+  xep0077__put(c, "'>");
+  xep0077__put_secret(c, b64, strlen(b64));
+  xep0077__put(c, "</auth>");
+  xep0077__wipe(b64, sizeof b64);
+  rc = xep0077__out_end(c);
+  if (!rc) c->phase = XEP0077__P_SASL;
+  return rc;
+}
+
+/* server-first in acc[]: check it, derive the keys, send client-final.
+   Keeps the expected ServerSignature in salted[]. */
+static int xep0077__sasl_challenge(xep0077 *c)
+{
+  const xep0077_crypto *k = c->cfg.crypto;
+  int alg = c->sasl_alg;
+  size_t hl = xep0077__hlen(alg), n, i, nl, cl;
+  unsigned char sf[400], salt[96], ck[32], sk[32], sig[32];
+  char fin[320], b64[600];
+  const char *nonce, *cnonce, *s64, *it;
+  const char *e;
+  long sl, slen;
+  unsigned long iter = 0;
+  int rc = XEP0077_ERR_PROTOCOL;
+
+  if (!alg) return XEP0077_ERR_PROTOCOL;
+  sl = xep0077__b64_dec(c->acc, c->acc_len, sf, sizeof sf - 1);
+  if (sl < 0) return XEP0077_ERR_PROTOCOL;
+  sf[sl] = 0;
+  /* r=<nonce>,s=<salt>,i=<iterations>[,ext] */
+  if (strncmp((const char *)sf, "r=", 2) || strlen((const char *)sf) != (size_t)sl)
+    return XEP0077_ERR_PROTOCOL;
+  nonce = (const char *)sf + 2;
+  if (!(e = strchr(nonce, ','))) return XEP0077_ERR_PROTOCOL;
+  nl = (size_t)(e - nonce);
+  if (strncmp(e, ",s=", 3)) return XEP0077_ERR_PROTOCOL;
+  s64 = e + 3;
+  if (!(e = strchr(s64, ','))) return XEP0077_ERR_PROTOCOL;
+  slen = xep0077__b64_dec(s64, (size_t)(e - s64), salt, sizeof salt);
+  if (slen <= 0 || strncmp(e, ",i=", 3)) return XEP0077_ERR_PROTOCOL;
+  for (it = e + 3; *it >= '0' && *it <= '9'; it++) {
+    iter = iter * 10 + (unsigned long)(*it - '0');
+    if (iter > 0xFFFFFFFul) return XEP0077_ERR_SASL_ITERATIONS;
+  }
+  if (it == e + 3 || (*it && *it != ',')) return XEP0077_ERR_PROTOCOL;
+  if (iter < 4096 || iter > c->cfg.scram_max_iterations) return XEP0077_ERR_SASL_ITERATIONS;
+  /* The server's nonce must extend ours (the tail of client-first-bare). */
+  cnonce = strstr(c->scram, ",r=");
+  if (!cnonce) return XEP0077_ERR_PROTOCOL;
+  cnonce += 3;
+  cl = c->scram_len - (size_t)(cnonce - c->scram);
+  if (nl <= cl || strncmp(nonce, cnonce, cl)) return XEP0077_ERR_PROTOCOL;
+  /* client-final-without-proof, then the AuthMessage:
+     client-first-bare "," server-first "," client-final-without-proof */
+  if (nl > 200 || c->scram_len + 1 + (size_t)sl + 1 + 9 + nl >= sizeof c->scram)
+    return XEP0077_ERR_PROTOCOL;
+  memcpy(fin, "c=biws,r=", 9); /* biws: base64 of the GS2 header "n,," */
+  memcpy(fin + 9, nonce, nl);
+  n = 9 + nl;
+  i = c->scram_len;
+  c->scram[i++] = ',';
+  memcpy(c->scram + i, sf, (size_t)sl);
+  i += (size_t)sl;
+  c->scram[i++] = ',';
+  memcpy(c->scram + i, fin, n);
+  c->scram_len = i + n;
+  /* SaltedPassword, ClientKey, StoredKey, ClientSignature, proof. */
+  if (k->pbkdf2(k->ctx, alg, (const unsigned char *)c->password, strlen(c->password),
+                salt, (size_t)slen, iter, c->salted, hl) < 0 ||
+      k->hmac(k->ctx, alg, c->salted, hl, (const unsigned char *)"Client Key", 10, ck) < 0 ||
+      k->hash(k->ctx, alg, ck, hl, sk) < 0 ||
+      k->hmac(k->ctx, alg, sk, hl, (const unsigned char *)c->scram, c->scram_len, sig) < 0) {
+    rc = XEP0077_ERR_CRYPTO;
+    goto done;
+  }
+  for (i = 0; i < hl; i++) ck[i] ^= sig[i];
+  memcpy(fin + n, ",p=", 3);
+  n += 3;
+  n += xep0077__b64_enc(ck, hl, fin + n);
+  /* What the server must prove later: ServerSignature. */
+  if (k->hmac(k->ctx, alg, c->salted, hl, (const unsigned char *)"Server Key", 10, sk) < 0 ||
+      k->hmac(k->ctx, alg, sk, hl, (const unsigned char *)c->scram, c->scram_len, sig) < 0) {
+    rc = XEP0077_ERR_CRYPTO;
+    goto done;
+  }
+  memcpy(c->salted, sig, hl);
+  xep0077__b64_enc((const unsigned char *)fin, n, b64);
+  xep0077__out_begin(c);
+  xep0077__put(c, "<response xmlns='" XEP0077__NS_SASL "'>");
+  xep0077__put_secret(c, b64, strlen(b64));
+  xep0077__put(c, "</response>");
+  rc = xep0077__out_end(c);
+done:
+  xep0077__wipe(ck, sizeof ck);
+  xep0077__wipe(sk, sizeof sk);
+  xep0077__wipe(sig, sizeof sig);
+  xep0077__wipe(fin, sizeof fin);
+  xep0077__wipe(b64, sizeof b64);
+  if (rc) xep0077__wipe(c->salted, sizeof c->salted);
+  return rc;
+}
+
+/* <success/>: for SCRAM its payload must be v=ServerSignature. */
+static int xep0077__sasl_success(xep0077 *c)
+{
+  unsigned char v[200], sig[40];
+  long n, m;
+  size_t hl = xep0077__hlen(c->sasl_alg), i;
+  unsigned diff = 0;
+  if (!c->sasl_alg) return 0;
+  n = xep0077__b64_dec(c->acc, c->acc_len, v, sizeof v - 1);
+  if (n < 3 || v[0] != 'v' || v[1] != '=') return XEP0077_ERR_SASL_SIGNATURE;
+  m = xep0077__b64_dec((const char *)v + 2, (size_t)n - 2, sig, sizeof sig);
+  if (m != (long)hl) return XEP0077_ERR_SASL_SIGNATURE;
+  for (i = 0; i < hl; i++) diff |= (unsigned)(sig[i] ^ c->salted[i]);
+  return diff ? XEP0077_ERR_SASL_SIGNATURE : 0;
+}
+
+static void xep0077__sasl_wipe(xep0077 *c)
+{
+  xep0077__wipe(c->scram, sizeof c->scram);
+  xep0077__wipe(c->salted, sizeof c->salted);
+  xep0077__wipe(c->acc, sizeof c->acc);
+  c->password = NULL;
+}
+
+XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
+                                   const char *password, unsigned long timeout_ms)
+{
+  int rc, f = c->features;
+  if (!username || !*username || !password || !xep0077__w_valid(username, strlen(username)) ||
+      !xep0077__w_valid(password, strlen(password)))
+    return XEP0077_ERR_ARG;
+  if (c->phase != XEP0077__P_READY || c->authenticated) return XEP0077_ERR_STATE;
+  if (!c->secure && !(c->tls_active ? c->cfg.insecure_unverified_tls : c->cfg.insecure_plaintext))
+    return XEP0077_ERR_INSECURE;
+  if ((rc = xep0077__op(c, XEP0077__OP_LOGIN, timeout_ms)) != 0) return rc;
+  c->username = username;
+  c->password = password;
+  if (c->cfg.crypto && (f & XEP0077__FT_SHA256)) c->sasl_alg = 256;
+  else if (c->cfg.crypto && (f & XEP0077__FT_SHA1)) c->sasl_alg = 1;
+  else if ((f & XEP0077__FT_PLAIN) && c->tls_active &&
+           (c->secure || c->cfg.insecure_unverified_tls)) c->sasl_alg = 0;
+  else {
+    c->op = XEP0077__OP_NONE;
+    c->status = 0;
+    c->password = NULL;
+    return XEP0077_ERR_SASL_MECH;
+  }
+  rc = xep0077__sasl_auth(c);
+  if (rc) {
+    xep0077__sasl_wipe(c);
+    c->op = XEP0077__OP_NONE;
+    c->status = 0;
+    return rc;
+  }
+  return XEP0077_PENDING;
+}
+
+/* -- IQ ------------------------------------------------------------------ */
+XEP0077DEF xep0077_xmlw *xep0077_writer(xep0077 *c) { return &c->w; }
+
+XEP0077DEF int xep0077_iq_begin(xep0077 *c, const char *type, const char *to)
+{
+  char id[12];
+  unsigned long v;
+  int i;
+  if (c->phase != XEP0077__P_READY && c->phase != XEP0077__P_BIND) return XEP0077_ERR_STATE;
+  if (c->iq_id[0] || c->next_id[0] || (c->op != XEP0077__OP_NONE && c->op != XEP0077__OP_LOGIN))
+    return XEP0077_ERR_STATE;
+  if (to && (strlen(to) >= sizeof c->iq_to || !xep0077__w_valid(to, strlen(to))))
+    return XEP0077_ERR_ARG;
+  /* A fresh id per request: a sequence number mixed so ids don't repeat
+     across connections made in the same millisecond. */
+  v = ++c->iq_seq * 2654435761ul + c->cfg.now_ms(c->cfg.user);
+  for (i = 0; i < 8; i++, v >>= 4) id[i] = xep0077__b64[(v & 15) + 26 * (i & 1)];
+  id[8] = 0;
+  xep0077__out_begin(c);
+  xep0077_xmlw_start(&c->w, "iq");
+  xep0077_xmlw_attr(&c->w, "type", type);
+  xep0077_xmlw_attr(&c->w, "id", id);
+  if (to) xep0077_xmlw_attr(&c->w, "to", to);
+  if (c->w.err) return xep0077__out_end(c);
+  memcpy(c->next_id, id, sizeof id); /* armed by iq_send */
+  xep0077__copy(c->iq_to, sizeof c->iq_to, to ? to : "", to ? strlen(to) : 0);
+  return 0;
+}
+
+static int xep0077__iq_arm(xep0077 *c, xep0077_iq_fn fn, void *user)
+{
+  int rc;
+  while (c->w.depth > 0) xep0077_xmlw_end(&c->w);
+  if ((rc = xep0077__out_end(c)) != 0) return rc;
+  if (!c->next_id[0]) return XEP0077_ERR_STATE; /* no xep0077_iq_begin */
+  memcpy(c->iq_id, c->next_id, sizeof c->iq_id);
+  c->next_id[0] = 0;
+  c->iq_fn = fn;
+  c->iq_user = user;
+  return 0;
+}
+
+XEP0077DEF int xep0077_iq_send(xep0077 *c, xep0077_iq_fn fn, void *user,
+                               unsigned long timeout_ms)
+{
+  int rc;
+  if (c->op != XEP0077__OP_NONE) return XEP0077_ERR_STATE;
+  if ((rc = xep0077__iq_arm(c, fn, user)) != 0) return rc;
+  if ((rc = xep0077__op(c, XEP0077__OP_IQ, timeout_ms)) != 0) return rc;
+  return XEP0077_PENDING;
+}
+
+/* A reply is ours only with our id and from the entity we asked: the one in
+   'to', or for a request to the server none, our account or the domain. */
+static int xep0077__reply_from_ok(const xep0077 *c, const char *from)
+{
+  size_t bl;
+  if (c->iq_to[0]) return from && xep0077__streq_ci(from, c->iq_to);
+  if (!from || !*from || xep0077__streq_ci(from, c->cfg.domain)) return 1;
+  if (!c->jid[0]) return 0;
+  if (!strcmp(from, c->jid)) return 1;
+  bl = strcspn(c->jid, "/");
+  return strlen(from) == bl && !strncmp(from, c->jid, bl);
+}
+
+static void xep0077__acc(xep0077 *c, const char *s, size_t n)
+{
+  if (c->acc_len + n >= sizeof c->acc) {
+    n = sizeof c->acc - 1 - c->acc_len;
+    c->saw_text = 2; /* overflow: too long for what we read */
+  }
+  memcpy(c->acc + c->acc_len, s, n);
+  c->acc_len += n;
+  c->acc[c->acc_len] = 0;
+}
+
+/* Fill c->error from the children of an <error/> (IQ), <stream:error/> or
+   SASL <failure/>: cond_ns names the conditions' namespace. */
+static void xep0077__error_event(xep0077 *c, int ev, int depth, const char *cond_ns)
+{
+  xep0077_xml *p = &c->xml;
+  if (ev == XEP0077_XML_START && p->depth == depth && !strcmp(p->ns, cond_ns)) {
+    if (!strcmp(p->name, "text")) c->saw_text = 1;
+    else if (!c->error.condition[0])
+      xep0077__copy(c->error.condition, sizeof c->error.condition, p->name, strlen(p->name));
+  } else if (ev == XEP0077_XML_TEXT && c->saw_text == 1 && p->depth == depth) {
+    size_t have = strlen(c->error.text);
+    xep0077__copy(c->error.text + have, sizeof c->error.text - have, p->text, p->text_len);
+  } else if (ev == XEP0077_XML_END && p->depth == depth) {
+    c->saw_text = 0;
+  }
+}
+
+static void xep0077__bind(xep0077 *c);
+
+/* The reply to the IQ we sent has ended: complete the operation. */
+static void xep0077__reply_done(xep0077 *c, int rc)
+{
+  c->iq_id[0] = 0;
+  if (c->phase == XEP0077__P_BIND) {
+    if (rc) { xep0077__finish(c, rc == XEP0077_ERR_IQ ? XEP0077_ERR_BIND : rc); }
+    else {
+      c->phase = XEP0077__P_READY;
+      xep0077__finish(c, 0);
+    }
+    return;
+  }
+  xep0077__finish(c, rc);
+}
+
+static int xep0077__bind_fn(xep0077 *c, int ev)
+{
+  xep0077_xml *p = &c->xml;
+  if (ev == XEP0077_XML_START && p->depth == 3 && !strcmp(p->name, "jid")) c->acc_len = 0;
+  else if (ev == XEP0077_XML_TEXT && p->depth == 3) xep0077__acc(c, p->text, p->text_len);
+  else if (ev == XEP0077_XML_END && p->depth == 3 && !strcmp(p->name, "jid"))
+    xep0077__copy(c->jid, sizeof c->jid, c->acc, c->acc_len);
+  else if (ev == XEP0077_XML_STANZA_END && !c->jid[0] && !c->error.condition[0])
+    return XEP0077_ERR_BIND;
+  return 0;
+}
+
+static void xep0077__bind(xep0077 *c)
+{
+  int rc;
+  c->phase = XEP0077__P_BIND;
+  c->jid[0] = 0;
+  if ((rc = xep0077_iq_begin(c, "set", NULL)) == 0) {
+    xep0077_xmlw_start(&c->w, "bind");
+    xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_BIND);
+    if (c->cfg.resource && *c->cfg.resource) {
+      xep0077_xmlw_start(&c->w, "resource");
+      xep0077_xmlw_text(&c->w, c->cfg.resource);
+    }
+    rc = xep0077__iq_arm(c, xep0077__bind_fn, NULL);
+  }
+  if (rc) xep0077__fail(c, rc);
+}
+
+/* The feature list ended: the next step of connect or login. */
+static void xep0077__features_done(xep0077 *c)
+{
+  int rc;
+  if (!c->tls_active && (!c->cfg.insecure_plaintext ||
+                         ((c->features & XEP0077__FT_STARTTLS) && c->cfg.tls))) {
+    if (!(c->features & XEP0077__FT_STARTTLS) || !c->cfg.tls) {
+      xep0077__fail(c, XEP0077_ERR_TLS_REQUIRED);
+      return;
+    }
+    xep0077__out_begin(c);
+    xep0077__put(c, "<starttls xmlns='" XEP0077__NS_TLS "'/>");
+    if ((rc = xep0077__out_end(c)) != 0) xep0077__fail(c, rc);
+    c->phase = XEP0077__P_STARTTLS;
+    return;
+  }
+  if (c->authenticated && !c->jid[0]) { /* after SASL: bind first */
+    if (!(c->features & XEP0077__FT_BIND)) xep0077__fail(c, XEP0077_ERR_BIND);
+    else xep0077__bind(c);
+    return;
+  }
+  c->phase = XEP0077__P_READY;
+  if (c->op == XEP0077__OP_CONNECT) xep0077__finish(c, 0);
+}
+
+/* One parser event. Stanza-level routing happens at depth 1. */
+static void xep0077__event(xep0077 *c, int ev)
+{
+  xep0077_xml *p = &c->xml;
+  if (ev == XEP0077_XML_START && p->depth == 0) { /* the server's stream header */
+    const char *v = xep0077_xml_attr(p, "", "version");
+    if (strcmp(p->name, "stream") || strcmp(p->ns, XEP0077__NS_STREAM) || !v || v[0] < '1') {
+      xep0077__fail(c, XEP0077_ERR_PROTOCOL);
+      return;
+    }
+    if (c->phase == XEP0077__P_HEADER) c->phase = XEP0077__P_FEATURES;
+    return;
+  }
+  if (ev == XEP0077_XML_STREAM_END) {
+    if (c->phase == XEP0077__P_CLOSING) {
+      c->phase = XEP0077__P_CLOSED;
+      xep0077__finish(c, 0);
+    } else {
+      xep0077__fail(c, XEP0077_ERR_CLOSED);
+    }
+    return;
+  }
+  if (ev == XEP0077_XML_START && p->depth == 1) {
+    const char *type = xep0077_xml_attr(p, "", "type");
+    c->in_stanza = XEP0077__IN_IGNORE;
+    c->acc_len = 0;
+    c->saw_text = 0;
+    c->acc[0] = 0;
+    if (!strcmp(p->ns, XEP0077__NS_STREAM)) {
+      if (!strcmp(p->name, "features") && c->phase == XEP0077__P_FEATURES) {
+        c->in_stanza = XEP0077__IN_FEATURES;
+        c->features = 0;
+      } else if (!strcmp(p->name, "error")) {
+        c->in_stanza = XEP0077__IN_STREAM_ERROR;
+        memset(&c->error, 0, sizeof c->error);
+      }
+    } else if (!strcmp(p->ns, XEP0077__NS_TLS) && c->phase == XEP0077__P_STARTTLS) {
+      c->in_stanza = XEP0077__IN_TLS;
+    } else if (!strcmp(p->ns, XEP0077__NS_SASL) && c->phase == XEP0077__P_SASL) {
+      c->in_stanza = XEP0077__IN_SASL;
+      memset(&c->error, 0, sizeof c->error);
+    } else if (!strcmp(p->name, "iq") && !strcmp(p->ns, "jabber:client") && type) {
+      const char *id = xep0077_xml_attr(p, "", "id");
+      const char *from = xep0077_xml_attr(p, "", "from");
+      if ((!strcmp(type, "result") || !strcmp(type, "error")) && c->iq_id[0] && id &&
+          !strcmp(id, c->iq_id) && xep0077__reply_from_ok(c, from)) {
+        c->in_stanza = XEP0077__IN_REPLY;
+        c->reply_err = !strcmp(type, "error"); /* remembers the reply type */
+        memset(&c->error, 0, sizeof c->error);
+      } else if ((!strcmp(type, "get") || !strcmp(type, "set")) && id &&
+                 strlen(id) < sizeof c->peer_id && (!from || strlen(from) < sizeof c->peer_from)) {
+        c->in_stanza = XEP0077__IN_UNHANDLED;
+        xep0077__copy(c->peer_id, sizeof c->peer_id, id, strlen(id));
+        xep0077__copy(c->peer_from, sizeof c->peer_from, from ? from : "", from ? strlen(from) : 0);
+      }
+    }
+  }
+
+  switch (c->in_stanza) {
+  case XEP0077__IN_FEATURES:
+    if (ev == XEP0077_XML_START && p->depth == 2) {
+      if (!strcmp(p->name, "starttls") && !strcmp(p->ns, XEP0077__NS_TLS))
+        c->features |= XEP0077__FT_STARTTLS;
+      else if (!strcmp(p->name, "bind") && !strcmp(p->ns, XEP0077__NS_BIND))
+        c->features |= XEP0077__FT_BIND;
+      else if (!strcmp(p->name, "register") && !strcmp(p->ns, "http://jabber.org/features/iq-register"))
+        c->features |= XEP0077__FT_REGISTER;
+    } else if (ev == XEP0077_XML_START && p->depth == 3 && !strcmp(p->name, "mechanism") &&
+               !strcmp(p->ns, XEP0077__NS_SASL)) {
+      c->acc_len = 0;
+      c->features |= XEP0077__FT_MECH;
+    } else if (ev == XEP0077_XML_TEXT && (c->features & XEP0077__FT_MECH)) {
+      xep0077__acc(c, p->text, p->text_len);
+    } else if (ev == XEP0077_XML_END && (c->features & XEP0077__FT_MECH)) {
+      c->features &= ~XEP0077__FT_MECH;
+      if (!strcmp(c->acc, "SCRAM-SHA-256")) c->features |= XEP0077__FT_SHA256;
+      else if (!strcmp(c->acc, "SCRAM-SHA-1")) c->features |= XEP0077__FT_SHA1;
+      else if (!strcmp(c->acc, "PLAIN")) c->features |= XEP0077__FT_PLAIN;
+    } else if (ev == XEP0077_XML_STANZA_END) {
+      xep0077__features_done(c);
+    }
+    return;
+
+  case XEP0077__IN_TLS:
+    if (ev != XEP0077_XML_STANZA_END) return;
+    if (strcmp(p->name, "proceed")) { xep0077__fail(c, XEP0077_ERR_TLS); return; }
+    /* Anything already received after <proceed/> was sent in plaintext by
+       someone before the handshake: a command injection, never parsed. */
+    if (xep0077_xml_pending(p)) { xep0077__fail(c, XEP0077_ERR_TLS_INJECTION); return; }
+    {
+      int rc = xep0077__start_tls(c);
+      if (rc) xep0077__fail(c, rc);
+    }
+    return;
+
+  case XEP0077__IN_SASL:
+    if (ev == XEP0077_XML_TEXT && p->depth == 1) {
+      xep0077__acc(c, p->text, p->text_len);
+      return;
+    }
+    if (!strcmp(p->name, "failure") || (p->depth == 2 && ev != XEP0077_XML_STANZA_END)) {
+      if (ev != XEP0077_XML_STANZA_END) xep0077__error_event(c, ev, 2, XEP0077__NS_SASL);
+      else {
+        xep0077__sasl_wipe(c);
+        xep0077__fail(c, XEP0077_ERR_SASL_FAILED);
+      }
+      return;
+    }
+    if (ev != XEP0077_XML_STANZA_END) return;
+    if (c->saw_text == 2) { xep0077__sasl_wipe(c); xep0077__fail(c, XEP0077_ERR_PROTOCOL); return; }
+    if (!strcmp(p->name, "challenge")) {
+      int rc = xep0077__sasl_challenge(c);
+      if (rc) { xep0077__sasl_wipe(c); xep0077__fail(c, rc); }
+    } else if (!strcmp(p->name, "success")) {
+      int rc = xep0077__sasl_success(c);
+      xep0077__sasl_wipe(c);
+      if (rc) { xep0077__fail(c, rc); return; }
+      c->authenticated = 1; /* bind follows the restart */
+      xep0077__header(c);
+    } else {
+      xep0077__sasl_wipe(c);
+      xep0077__fail(c, XEP0077_ERR_PROTOCOL);
+    }
+    return;
+
+  case XEP0077__IN_STREAM_ERROR:
+    if (ev == XEP0077_XML_STANZA_END) xep0077__fail(c, XEP0077_ERR_STREAM);
+    else xep0077__error_event(c, ev, 2, XEP0077__NS_STREAMS);
+    return;
+
+  case XEP0077__IN_REPLY: {
+    int rc = 0;
+    if (c->reply_err) { /* type='error': <error type code> and its condition */
+      if (ev == XEP0077_XML_START && p->depth == 2 && !strcmp(p->name, "error")) {
+        const char *t = xep0077_xml_attr(p, "", "type"), *code = xep0077_xml_attr(p, "", "code");
+        if (t) xep0077__copy(c->error.type, sizeof c->error.type, t, strlen(t));
+        for (c->error.code = 0; code && *code >= '0' && *code <= '9' && c->error.code < 10000; code++)
+          c->error.code = c->error.code * 10 + (*code - '0');
+      }
+      xep0077__error_event(c, ev, 3, XEP0077__NS_STANZAS);
+    }
+    if (c->iq_fn) rc = c->iq_fn(c, ev);
+    if (ev == XEP0077_XML_STANZA_END) {
+      if (!rc && c->reply_err) rc = XEP0077_ERR_IQ;
+      xep0077__reply_done(c, rc);
+    }
+    return;
+  }
+
+  case XEP0077__IN_UNHANDLED:
+    /* RFC 6120 8.4: a request nobody here understands gets an answer. */
+    if (ev == XEP0077_XML_STANZA_END) {
+      xep0077__out_begin(c);
+      xep0077_xmlw_start(&c->w, "iq");
+      xep0077_xmlw_attr(&c->w, "type", "error");
+      xep0077_xmlw_attr(&c->w, "id", c->peer_id);
+      if (c->peer_from[0]) xep0077_xmlw_attr(&c->w, "to", c->peer_from);
+      xep0077_xmlw_start(&c->w, "error");
+      xep0077_xmlw_attr(&c->w, "type", "cancel");
+      xep0077_xmlw_start(&c->w, "service-unavailable");
+      xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_STANZAS);
+      while (c->w.depth > 0 && !c->w.err) xep0077_xmlw_end(&c->w);
+      c->w.depth = 0;
+      xep0077__out_end(c); /* dropped whole if the buffer is full */
+      c->peer_id[0] = 0;
+    }
+    return;
+  default:
+    return;
+  }
+}
+
+XEP0077DEF int xep0077_close_start(xep0077 *c, unsigned long timeout_ms)
+{
+  int rc;
+  if (c->phase == XEP0077__P_IDLE || c->phase == XEP0077__P_CLOSED) return XEP0077_ERR_STATE;
+  if ((rc = xep0077__op(c, XEP0077__OP_CLOSE, timeout_ms ? timeout_ms : 2000)) != 0) return rc;
+  xep0077__out_begin(c);
+  xep0077__put(c, "</stream:stream>");
+  xep0077__out_end(c);
+  c->phase = XEP0077__P_CLOSING;
+  return XEP0077_PENDING;
+}
+
+XEP0077DEF int xep0077_poll(xep0077 *c)
+{
+  int rc, ev, rounds;
+  if (c->phase == XEP0077__P_TLS) {
+    rc = c->cfg.tls->handshake(c->cfg.tls->ctx);
+    if (rc == 0) {
+      c->tls_active = 1;
+      c->secure = c->cfg.tls->verified(c->cfg.tls->ctx) == 1;
+      xep0077__log(c, XEP0077_LOG_INFO, c->secure ? "TLS verified" : "TLS NOT verified",
+                   c->secure ? 12 : 16);
+      c->features = 0;
+      xep0077__header(c);
+    } else if (rc != XEP0077_WANT_READ && rc != XEP0077_WANT_WRITE) {
+      xep0077__fail(c, rc == XEP0077_ERR_TLS_VERIFY ? rc : XEP0077_ERR_TLS);
+    }
+  }
+  for (rounds = 0; rounds < 16 && c->phase != XEP0077__P_TLS &&
+                   c->phase != XEP0077__P_IDLE && c->phase != XEP0077__P_CLOSED; rounds++) {
+    if ((rc = xep0077__flush(c)) != 0) { xep0077__fail(c, rc); break; }
+    if (!xep0077_xml_pending(&c->xml)) {
+      int n = xep0077__io_recv(c, c->in, sizeof c->in);
+      if (n == XEP0077_WANT_READ || n == XEP0077_WANT_WRITE) break;
+      if (n <= 0) {
+        if (c->phase == XEP0077__P_CLOSING && n == 0) { c->phase = XEP0077__P_CLOSED; xep0077__finish(c, 0); }
+        else xep0077__fail(c, n == 0 ? XEP0077_ERR_CLOSED : c->tls_active ? XEP0077_ERR_TLS : XEP0077_ERR_IO);
+        break;
+      }
+      if (c->phase == XEP0077__P_SASL) {
+        xep0077__log(c, XEP0077_LOG_IN, "[SASL reply not shown]", 22);
+      } else {
+        xep0077__log(c, XEP0077_LOG_IN, (const char *)c->in, (size_t)n);
+      }
+      xep0077_xml_feed(&c->xml, c->in, (size_t)n);
+    }
+    while (c->phase != XEP0077__P_TLS && c->phase != XEP0077__P_CLOSED &&
+           (ev = xep0077_xml_next(&c->xml)) > 0)
+      xep0077__event(c, ev);
+    if (c->phase != XEP0077__P_TLS && c->phase != XEP0077__P_CLOSED && ev < 0) {
+      xep0077__fail(c, ev);
+      break;
+    }
+  }
+  if (c->phase != XEP0077__P_CLOSED && (rc = xep0077__flush(c)) != 0) xep0077__fail(c, rc);
+  if (c->status == XEP0077_PENDING &&
+      (long)(c->cfg.now_ms(c->cfg.user) - c->deadline) >= 0 && c->op != XEP0077__OP_NONE) {
+    if (c->op == XEP0077__OP_CLOSE) { c->phase = XEP0077__P_CLOSED; xep0077__finish(c, 0); }
+    else xep0077__fail(c, XEP0077_ERR_TIMEOUT);
+  }
+  if (c->phase == XEP0077__P_CLOSED && c->tls_active) {
+    if (c->cfg.tls->close) c->cfg.tls->close(c->cfg.tls->ctx);
+    c->tls_active = 0;
+  }
+  if (c->status == XEP0077_PENDING) return XEP0077_PENDING;
+  if (c->op == XEP0077__OP_LOGIN || c->password) xep0077__sasl_wipe(c);
+  c->op = XEP0077__OP_NONE;
+  rc = c->status;
+  c->status = 0;
+  return rc;
+}
+
+XEP0077DEF int xep0077_wait(xep0077 *c)
+{
+  for (;;) {
+    int rc = xep0077_poll(c);
+    unsigned long now;
+    if (rc != XEP0077_PENDING) return rc;
+    now = c->cfg.now_ms(c->cfg.user);
+    if (c->cfg.wait)
+      c->cfg.wait(c->cfg.io, c->out_sent < c->w.len,
+                  (long)(c->deadline - now) > 0 ? c->deadline - now : 0);
+  }
+}
+
+XEP0077DEF int xep0077_connect(xep0077 *c, unsigned long timeout_ms)
+{
+  int rc = xep0077_connect_start(c, timeout_ms);
+  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+}
+
+XEP0077DEF int xep0077_login(xep0077 *c, const char *username, const char *password,
+                             unsigned long timeout_ms)
+{
+  int rc = xep0077_login_start(c, username, password, timeout_ms);
+  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+}
+
+XEP0077DEF int xep0077_close(xep0077 *c, unsigned long timeout_ms)
+{
+  int rc = xep0077_close_start(c, timeout_ms);
+  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+}
+
+
+/* ---- 3b. mbedTLS glue ---------------------------------------------------- */
+#ifdef XEP0077_MBEDTLS
+#include <mbedtls/version.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pkcs5.h>
+#include <mbedtls/x509.h>
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
+#include <psa/crypto.h>
+#endif
+
+static int xep0077__mt_start(void *ctx, xep0077_send_fn send, xep0077_recv_fn recv,
+                             void *io, const char *server_name)
+{
+  xep0077_mbedtls *t = (xep0077_mbedtls *)ctx;
+  int rc = t->setup ? mbedtls_ssl_session_reset(&t->ssl) : mbedtls_ssl_setup(&t->ssl, &t->conf);
+  if (rc) return XEP0077_ERR_TLS;
+  t->setup = 1;
+  /* The name the certificate must carry; mbedTLS 3.6.3+ refuses to verify
+     without one, and so do we. */
+  if (mbedtls_ssl_set_hostname(&t->ssl, server_name)) return XEP0077_ERR_TLS;
+  mbedtls_ssl_set_bio(&t->ssl, io, send, recv, NULL);
+  return 0;
+}
+
+static int xep0077__mt_want(int rc)
+{
+  if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) return 1;
+#ifdef MBEDTLS_ERR_SSL_ASYNC_IN_PROGRESS
+  if (rc == MBEDTLS_ERR_SSL_ASYNC_IN_PROGRESS) return 1;
+#endif
+#ifdef MBEDTLS_ERR_SSL_CRYPTO_IN_PROGRESS
+  if (rc == MBEDTLS_ERR_SSL_CRYPTO_IN_PROGRESS) return 1;
+#endif
+  return 0;
+}
+
+static int xep0077__mt_handshake(void *ctx)
+{
+  xep0077_mbedtls *t = (xep0077_mbedtls *)ctx;
+  int rc = mbedtls_ssl_handshake(&t->ssl);
+  if (rc == 0) return 0;
+  if (xep0077__mt_want(rc)) return rc == MBEDTLS_ERR_SSL_WANT_WRITE ? XEP0077_WANT_WRITE : XEP0077_WANT_READ;
+  if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) return XEP0077_ERR_TLS_VERIFY;
+  return XEP0077_ERR_TLS;
+}
+
+static int xep0077__mt_send(void *ctx, const unsigned char *buf, size_t len)
+{
+  int rc = mbedtls_ssl_write(&((xep0077_mbedtls *)ctx)->ssl, buf, len);
+  if (rc >= 0) return rc;
+  if (xep0077__mt_want(rc)) return rc == MBEDTLS_ERR_SSL_WANT_READ ? XEP0077_WANT_READ : XEP0077_WANT_WRITE;
+  return XEP0077_ERR_TLS;
+}
+
+static int xep0077__mt_recv(void *ctx, unsigned char *buf, size_t len)
+{
+  int rc = mbedtls_ssl_read(&((xep0077_mbedtls *)ctx)->ssl, buf, len);
+  if (rc >= 0) return rc;
+  if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return 0;
+#ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+  /* TLS 1.3 in 3.x: a ticket arrived, no application data; just retry. */
+  if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) return XEP0077_WANT_READ;
+#endif
+  if (xep0077__mt_want(rc)) return rc == MBEDTLS_ERR_SSL_WANT_WRITE ? XEP0077_WANT_WRITE : XEP0077_WANT_READ;
+  return XEP0077_ERR_TLS;
+}
+
+static int xep0077__mt_verified(void *ctx)
+{
+  xep0077_mbedtls *t = (xep0077_mbedtls *)ctx;
+  return t->verify && mbedtls_ssl_get_verify_result(&t->ssl) == 0;
+}
+
+static void xep0077__mt_close(void *ctx)
+{
+  (void)mbedtls_ssl_close_notify(&((xep0077_mbedtls *)ctx)->ssl);
+}
+
+static const mbedtls_md_info_t *xep0077__mt_md(int alg)
+{
+  return mbedtls_md_info_from_type(alg == 256 ? MBEDTLS_MD_SHA256 : MBEDTLS_MD_SHA1);
+}
+
+static int xep0077__mt_random(void *ctx, unsigned char *out, size_t len)
+{
+  return mbedtls_ctr_drbg_random(&((xep0077_mbedtls *)ctx)->drbg, out, len) ? -1 : 0;
+}
+
+static int xep0077__mt_hash(void *ctx, int alg, const unsigned char *in, size_t len,
+                            unsigned char *out)
+{
+  (void)ctx;
+  return mbedtls_md(xep0077__mt_md(alg), in, len, out) ? -1 : 0;
+}
+
+static int xep0077__mt_hmac(void *ctx, int alg, const unsigned char *key, size_t klen,
+                            const unsigned char *in, size_t len, unsigned char *out)
+{
+  (void)ctx;
+  return mbedtls_md_hmac(xep0077__mt_md(alg), key, klen, in, len, out) ? -1 : 0;
+}
+
+static int xep0077__mt_pbkdf2(void *ctx, int alg, const unsigned char *pw, size_t pwlen,
+                              const unsigned char *salt, size_t saltlen,
+                              unsigned long iterations, unsigned char *out, size_t outlen)
+{
+  int rc;
+  (void)ctx;
+#if MBEDTLS_VERSION_NUMBER >= 0x03030000
+  rc = mbedtls_pkcs5_pbkdf2_hmac_ext(alg == 256 ? MBEDTLS_MD_SHA256 : MBEDTLS_MD_SHA1, pw,
+                                     pwlen, salt, saltlen, (unsigned int)iterations,
+                                     (unsigned int)outlen, out);
+#else
+  mbedtls_md_context_t md;
+  mbedtls_md_init(&md);
+  rc = mbedtls_md_setup(&md, xep0077__mt_md(alg), 1);
+  if (!rc)
+    rc = mbedtls_pkcs5_pbkdf2_hmac(&md, pw, pwlen, salt, saltlen, (unsigned int)iterations,
+                                   (unsigned int)outlen, out);
+  mbedtls_md_free(&md);
+#endif
+  return rc ? -1 : 0;
+}
+
+XEP0077DEF int xep0077_mbedtls_init(xep0077_mbedtls *t, const char *ca_pem,
+                                    const char *ca_file)
+{
+  static const unsigned char pers[] = "xep0077.h";
+  int rc = 0;
+  memset(t, 0, sizeof *t);
+  mbedtls_ssl_init(&t->ssl);
+  mbedtls_ssl_config_init(&t->conf);
+  mbedtls_x509_crt_init(&t->ca);
+  mbedtls_entropy_init(&t->entropy);
+  mbedtls_ctr_drbg_init(&t->drbg);
+  t->verify = 1;
+  t->tls.ctx = t->crypto.ctx = t;
+  t->tls.start = xep0077__mt_start;
+  t->tls.handshake = xep0077__mt_handshake;
+  t->tls.send = xep0077__mt_send;
+  t->tls.recv = xep0077__mt_recv;
+  t->tls.verified = xep0077__mt_verified;
+  t->tls.close = xep0077__mt_close;
+  t->crypto.random = xep0077__mt_random;
+  t->crypto.hash = xep0077__mt_hash;
+  t->crypto.hmac = xep0077__mt_hmac;
+  t->crypto.pbkdf2 = xep0077__mt_pbkdf2;
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
+  if (psa_crypto_init() != PSA_SUCCESS) return XEP0077_ERR_TLS;
+#endif
+  if (!ca_pem && !ca_file) return XEP0077_ERR_ARG;
+  if (mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy, pers, sizeof pers - 1))
+    return XEP0077_ERR_TLS;
+  /* mbedTLS wants PEM text with its NUL counted. */
+  if (ca_pem && mbedtls_x509_crt_parse(&t->ca, (const unsigned char *)ca_pem, strlen(ca_pem) + 1))
+    rc = XEP0077_ERR_ARG;
+#ifdef MBEDTLS_FS_IO
+  if (ca_file && mbedtls_x509_crt_parse_file(&t->ca, ca_file) != 0) rc = XEP0077_ERR_ARG;
+#else
+  if (ca_file) rc = XEP0077_ERR_ARG;
+#endif
+  if (rc) return rc;
+  if (mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                  MBEDTLS_SSL_PRESET_DEFAULT))
+    return XEP0077_ERR_TLS;
+  mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+  mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+  mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
+#if MBEDTLS_VERSION_NUMBER >= 0x03020000
+  mbedtls_ssl_conf_min_tls_version(&t->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#else
+  mbedtls_ssl_conf_min_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+  return 0;
+}
+
+XEP0077DEF void xep0077_mbedtls_insecure_skip_verify(xep0077_mbedtls *t)
+{
+  t->verify = 0;
+  mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
+}
+
+XEP0077DEF void xep0077_mbedtls_free(xep0077_mbedtls *t)
+{
+  mbedtls_ssl_free(&t->ssl);
+  mbedtls_ssl_config_free(&t->conf);
+  mbedtls_x509_crt_free(&t->ca);
+  mbedtls_ctr_drbg_free(&t->drbg);
+  mbedtls_entropy_free(&t->entropy);
+}
+#endif /* XEP0077_MBEDTLS */
 
 /* xml implementation: ready */
 #endif /* XEP0077__IMPLEMENTED */
