@@ -140,7 +140,8 @@ extern "C" {
   X(ERR_STATE,           -65, "not allowed now (busy or not connected)")      \
   X(ERR_TOO_BIG,         -66, "stanza does not fit the output buffer")        \
   X(ERR_IQ,              -67, "the server returned an IQ error (see error)")  \
-  X(ERR_CRYPTO,          -68, "crypto callback failed or missing")
+  X(ERR_CRYPTO,          -68, "crypto callback failed or missing")           \
+  X(ERR_REDIRECT,        -70, "register out of band at the query's oob_url")
 
 typedef enum xep0077_status {
 #define XEP0077__ENUM(name, value, msg) XEP0077_##name = value,
@@ -259,8 +260,8 @@ typedef struct xep0077_xmlw {
 
 XEP0077DEF void xep0077_xmlw_init(xep0077_xmlw *w, char *buf, size_t size,
                                   xep0077_flush_fn flush, void *user);
-/* <name ...: name is a qualified XML name ("iq", "stream:stream"); the
-   pointer must stay valid until the matching _end. */
+/* <name ...: name is an ASCII qualified name ("iq", "stream:stream"; XMPP
+   needs no other); the pointer must stay valid until the matching _end. */
 XEP0077DEF int xep0077_xmlw_start(xep0077_xmlw *w, const char *name);
 /* name='value' on the element just started; value is escaped. */
 XEP0077DEF int xep0077_xmlw_attr(xep0077_xmlw *w, const char *name,
@@ -399,6 +400,8 @@ typedef struct xep0077 {
   xep0077_iq_fn iq_fn;
   void *iq_user;
   const char *username, *password; /* caller's, during login only          */
+  const char *new_pass, *old_pass; /* caller's, during change_pass only   */
+  int reg_kind, account_gone;
   char scram[512];     /* SCRAM AuthMessage, then scratch                  */
   size_t scram_len;
   unsigned char salted[32];
@@ -454,6 +457,140 @@ XEP0077DEF int xep0077_iq_send(xep0077 *c, xep0077_iq_fn fn, void *user,
 /* Run the operation started last until it completes (the blocking calls). */
 XEP0077DEF int xep0077_wait(xep0077 *c);
 
+
+/* ---- 4. In-band registration (XEP-0077) ---------------------------------
+   The API of aioxmpp.ibr in C: get_registration_fields, register,
+   get_used_fields, and for a logged-in account get_client_info,
+   change_pass, cancel_registration. Each has a timeout and a _start form
+   for the pump; each fills c->error on failure.
+
+   A query holds what the server asked or answered, and what the caller sets
+   (xep0077_query_set, by field name: it fills the data form when there is
+   one, else the legacy field). Strings from the server live in the query's
+   own pool; strings the caller sets are pointers, never copied, so a
+   password stays in the caller's memory and the caller wipes it. */
+#ifndef XEP0077_QUERY_POOL
+#define XEP0077_QUERY_POOL 2048   /* bytes for the server's strings         */
+#endif
+#ifndef XEP0077_QUERY_FIELDS
+#define XEP0077_QUERY_FIELDS 24   /* legacy fields, and form fields          */
+#endif
+#ifndef XEP0077_QUERY_ITEMS
+#define XEP0077_QUERY_ITEMS 48    /* form values + options + media URIs      */
+#endif
+
+typedef struct xep0077_field {  /* a legacy field: <email/>, <key>..</key> */
+  const char *name;
+  const char *value;            /* the server's text, "" for <email/>      */
+  const char *set;              /* the caller's value, or NULL             */
+} xep0077_field;
+
+typedef struct xep0077_form_field { /* XEP-0004 <field/> */
+  const char *var, *type, *label, *desc; /* NULL when absent              */
+  int required;
+  int nvalues, noptions, nuris; /* see xep0077_form_item                  */
+  int media_width, media_height;/* XEP-0221 <media/>, 0 when absent        */
+  const char *set;              /* the caller's value, or NULL             */
+} xep0077_form_field;
+
+enum { XEP0077_ITEM_VALUE, XEP0077_ITEM_OPTION, XEP0077_ITEM_URI };
+typedef struct xep0077_item {   /* one <value/>, <option/> or media <uri/>  */
+  int field, kind;              /* index into form[]; XEP0077_ITEM_*       */
+  const char *text;             /* the value, the option's value, the URI  */
+  const char *label;            /* the option's label, the URI's type      */
+} xep0077_item;
+
+/* XEP-0231 data (a CAPTCHA image) as it arrives, decoded from base64, in
+   pieces; last is 1 on the final piece. Never stored: the host keeps it or
+   not. Returning < 0 abandons the image (the operation goes on). */
+typedef int (*xep0077_data_fn)(void *user, const char *cid, const char *type,
+                               const unsigned char *bytes, size_t n, int last);
+
+typedef struct xep0077_query {
+  const char *instructions;     /* <instructions/> of the query, or NULL   */
+  int registered;               /* <registered/>: this account exists      */
+  int remove;                   /* <remove/> was present                   */
+  xep0077_field field[XEP0077_QUERY_FIELDS]; /* legacy, in document order   */
+  int nfields;
+  /* XEP-0004 form (form_present 0 when none) */
+  int form_present;
+  const char *form_type;        /* the FORM_TYPE value, or NULL            */
+  const char *form_title, *form_instructions;
+  xep0077_form_field form[XEP0077_QUERY_FIELDS];
+  int nform;
+  xep0077_item item[XEP0077_QUERY_ITEMS];
+  int nitems;
+  /* XEP-0066 redirect */
+  const char *oob_url, *oob_desc;
+  /* XEP-0231: set these before the call to receive CAPTCHA images */
+  xep0077_data_fn on_data;
+  void *data_user;
+  const char *data_cid, *data_type; /* of the last <data/> seen           */
+  /* private */
+  size_t pool_len;
+  int open, form_depth, text_kind, err, data_skip, cur_field, last_option;
+  unsigned long b64acc;
+  int b64bits;
+  char pool[XEP0077_QUERY_POOL];
+} xep0077_query;
+
+/* Empty a query (keeps on_data/data_user). */
+XEP0077DEF void xep0077_query_clear(xep0077_query *q);
+/* Set a field by name ("username", "password", a form var): the form's
+   field when a form is present, else the legacy field (added if the server
+   did not list it). value must stay valid until the call that sends it.
+   Returns 0, or XEP0077_ERR_ARG for a name the form does not have. */
+XEP0077DEF int xep0077_query_set(xep0077_query *q, const char *name, const char *value);
+/* What will be sent for a field, else what the server sent, else NULL. */
+XEP0077DEF const char *xep0077_query_get(const xep0077_query *q, const char *name);
+/* The first required field with nothing to send, or NULL: check before
+   xep0077_register to name what is missing. */
+XEP0077DEF const char *xep0077_query_missing(const xep0077_query *q);
+/* The k-th item of a kind (XEP0077_ITEM_*) of form field i, or NULL. */
+XEP0077DEF const xep0077_item *xep0077_form_item(const xep0077_query *q, int i, int kind, int k);
+/* The names of the fields present in the query, each once, in document
+   order (legacy elements, including registered/remove only when present;
+   then form vars but FORM_TYPE), at most max. Returns how many. */
+XEP0077DEF int xep0077_get_used_fields(const xep0077_query *q, const char **names, int max);
+
+/* Ask for the registration fields (to: a service JID, or NULL for the
+   server). Works whether or not the server advertised the feature. Returns
+   0, XEP0077_ERR_REDIRECT (registration happens at q->oob_url), ERR_IQ
+   (c->error), or a stream/transport status. */
+XEP0077DEF int xep0077_get_registration_fields(xep0077 *c, const char *to, xep0077_query *q,
+                                               unsigned long timeout_ms);
+XEP0077DEF int xep0077_get_registration_fields_start(xep0077 *c, const char *to,
+                                                     xep0077_query *q, unsigned long timeout_ms);
+/* Register with the fields set in q: the data form when there is one
+   (type='submit', FORM_TYPE and hidden fields echoed), else the legacy
+   fields (never <registered/> or <instructions/>; <key/> echoed). Refused
+   with XEP0077_ERR_INSECURE on a stream without verified TLS unless the
+   config opted out. On error, q holds whatever query or form the server
+   returned with it. The stream can log in with the new account after. */
+XEP0077DEF int xep0077_register(xep0077 *c, const char *to, xep0077_query *q,
+                                unsigned long timeout_ms);
+XEP0077DEF int xep0077_register_start(xep0077 *c, const char *to, xep0077_query *q,
+                                      unsigned long timeout_ms);
+/* Logged in: what the server holds for this account (q->registered == 1). */
+XEP0077DEF int xep0077_get_client_info(xep0077 *c, xep0077_query *q, unsigned long timeout_ms);
+XEP0077DEF int xep0077_get_client_info_start(xep0077 *c, xep0077_query *q,
+                                             unsigned long timeout_ms);
+/* Logged in: change the password. When the server answers with the
+   XEP-0077 section 3.3 form asking for the old password, it is submitted
+   with old_pass (if not NULL; else ERR_IQ with the form in q). Refused
+   without verified TLS. q may be NULL when no form is expected. */
+XEP0077DEF int xep0077_change_pass(xep0077 *c, xep0077_query *q, const char *new_pass,
+                                   const char *old_pass, unsigned long timeout_ms);
+XEP0077DEF int xep0077_change_pass_start(xep0077 *c, xep0077_query *q, const char *new_pass,
+                                         const char *old_pass, unsigned long timeout_ms);
+/* Logged in: delete the account (<remove/> alone). Success when the server
+   answers with a result, or ends the stream right after (prosody sends
+   not-authorized, ejabberd conflict): the account is gone either way and
+   the stream is closed. A cancellation form in an error is left in q. */
+XEP0077DEF int xep0077_cancel_registration(xep0077 *c, xep0077_query *q,
+                                           unsigned long timeout_ms);
+XEP0077DEF int xep0077_cancel_registration_start(xep0077 *c, xep0077_query *q,
+                                                 unsigned long timeout_ms);
 
 /* ---- 3b. mbedTLS glue (define XEP0077_MBEDTLS) --------------------------
    TLS for the stream and the crypto SCRAM needs, from mbedTLS 2.28 or 3.x:
@@ -631,7 +768,8 @@ enum {
   XEP0077__F_CR = 8,       /* last byte was CR: swallow a following LF        */
   XEP0077__F_STANZA = 16,  /* inside a stanza: bytes count against the limit  */
   XEP0077__F_REFATTR = 32, /* the entity reference is in an attribute value   */
-  XEP0077__F_TEXTEV = 64   /* a TEXT was reported: drop its bytes next call   */
+  XEP0077__F_TEXTEV = 64,  /* a TEXT was reported: drop its bytes next call   */
+  XEP0077__F_ZERO = 128    /* leading zeros of a character reference skipped  */
 };
 /* Bytes kept free in the token area before a special character is handled:
    one UTF-8 character, two pending ']' of CDATA, and the NUL. */
@@ -651,9 +789,11 @@ XEP0077DEF void xep0077_xml_init(xep0077_xml *p, void *buf, size_t size)
 
 XEP0077DEF void xep0077_xml_restart(xep0077_xml *p)
 {
+  if (p->err) p->in = p->in_end; /* what follows an error is not trusted */
   p->state = XEP0077__S_DOC;
   p->flags = XEP0077__F_DOCSTART;
   p->err = p->open = p->nns = p->nraw = p->brackets = 0;
+  p->refpos = 0;
   p->u8.need = 0;
   p->top = p->tok = p->mark = 0;
   p->depth = -1;
@@ -664,7 +804,8 @@ XEP0077DEF void xep0077_xml_restart(xep0077_xml *p)
 
 XEP0077DEF void xep0077_xml_feed(xep0077_xml *p, const void *data, size_t len)
 {
-  XEP0077_ASSERT(p->in == p->in_end); /* the previous chunk is used up */
+  /* The previous chunk must be used up, unless an error stopped it. */
+  XEP0077_ASSERT(p->in == p->in_end || p->err);
   p->in = (const unsigned char *)data;
   p->in_end = p->in + len;
 }
@@ -756,6 +897,9 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
   xep0077_xml_frame *f;
 
   if (p->open >= maxd) return XEP0077_ERR_XML_DEPTH;
+  /* Room for content after the tag, as next() requires: the same answer
+     for <a/> and <a></a>. */
+  if (p->cap <= p->mark + XEP0077__RESERVE) return XEP0077_ERR_XML_BUFFER;
   colon = (int)p->qcolon;
   ns = xep0077__ns_find(p, q, (size_t)colon);
   if (!ns || (colon == 5 && !memcmp(q, "xmlns", 5))) return XEP0077_ERR_XML_NS_PREFIX;
@@ -941,37 +1085,49 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
           if (s >= e) break;
         }
       }
+      /* brackets: in text, the ']' just written (to refuse "]]>");
+         in CDATA, the ']' held back because they may close the section. */
       c = *s;
-      if (c == '<' && !cdata && !p->u8.need) { s++; st = XEP0077__S_LT; continue; }
+      if (c == '<' && !cdata && !p->u8.need) {
+        s++;
+        p->brackets = 0;
+        st = XEP0077__S_LT;
+        continue;
+      }
       if (cap - mark <= XEP0077__RESERVE && !p->u8.need) goto text_piece;
+      if (c == ']' && !p->u8.need) {
+        if (!cdata) { b[mark++] = ']'; p->brackets++; }
+        else if (p->brackets == 2) b[mark++] = ']'; /* the oldest held one */
+        else p->brackets++;
+        s++;
+        continue;
+      }
+      if (c == '>' && !p->u8.need && p->brackets >= 2) {
+        if (!cdata) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
+        st = XEP0077__S_TEXT; /* "]]>" closed the section */
+        p->brackets = 0;
+        s++;
+        continue;
+      }
+      if (cdata) /* held ']' were content after all */
+        while (p->brackets) { b[mark++] = ']'; p->brackets--; }
+      p->brackets = 0;
       if (c >= 0x80 || p->u8.need) {
         int rc = xep0077__utf8_step(&p->u8, c);
         if (rc) XEP0077__FAIL(rc);
-        while (p->brackets) { b[mark++] = ']'; p->brackets--; }
         b[mark++] = (char)c;
-      } else if (c == ']') {
-        if (!cdata) b[mark++] = ']';
-        else if (p->brackets == 2) b[mark++] = ']';
-        if (p->brackets < 2 || !cdata) p->brackets++;
-        s++;
-        continue;
-      } else if (c == '>') {
-        if (cdata && p->brackets >= 2) { st = XEP0077__S_TEXT; p->brackets = 0; s++; continue; }
-        if (!cdata && p->brackets >= 2) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-        while (cdata && p->brackets) { b[mark++] = ']'; p->brackets--; }
-        b[mark++] = '>';
-      } else if (c == '&' || c == '<') { /* only in CDATA: plain there */
-        while (p->brackets) { b[mark++] = ']'; p->brackets--; }
-        if (!cdata) { p->flags &= ~XEP0077__F_REFATTR; p->refpos = 0; st = XEP0077__S_REF; s++; continue; }
-        b[mark++] = (char)c;
+      } else if (c == '&' && !cdata) {
+        p->flags &= ~XEP0077__F_REFATTR;
+        p->refpos = 0;
+        st = XEP0077__S_REF;
       } else if (c == '\r') {
-        while (cdata && p->brackets) { b[mark++] = ']'; p->brackets--; }
         b[mark++] = '\n';
         p->flags |= XEP0077__F_CR;
+      } else if (c == '>' || c == '&' || c == '<') { /* '&' '<' only reach here in CDATA */
+        b[mark++] = (char)c;
       } else {
         XEP0077__FAIL(XEP0077_ERR_XML_CHAR);
       }
-      if (!cdata) p->brackets = 0;
       s++;
       continue;
     text_piece:
@@ -1189,6 +1345,8 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       p->qpos = qpos;
       if (s >= e) break;
       c = *s++;
+      if (qpos == 0 && !XEP0077__IS(c, C_START) && c < 0x80)
+        XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX); /* "</ a>", "</>" */
       if (qpos == qlen) {
         if (c == '>') goto etag_done;
         if (XEP0077__IS(c, C_WS)) { st = XEP0077__S_ETAG_WS; continue; }
@@ -1209,12 +1367,21 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       long cp;
       c = *s++;
       if (c != ';') {
+        if (c == '0' && p->refpos && p->ref[0] == '#' &&
+            (p->refpos == 1 || (p->refpos == 2 && p->ref[1] == 'x'))) {
+          p->flags |= XEP0077__F_ZERO; /* leading zeros: valid, and unbounded */
+          continue;
+        }
+        if (p->refpos == 1 && c == 'x' && p->ref[0] == '#' && (p->flags & XEP0077__F_ZERO))
+          XEP0077__FAIL(XEP0077_ERR_XML_ENTITY); /* "&#0x..." */
         if (p->refpos >= sizeof p->ref || c == ':' ||
             !(XEP0077__IS(c, C_NAME) || (c == '#' && p->refpos == 0)))
           XEP0077__FAIL(XEP0077_ERR_XML_ENTITY);
         p->ref[p->refpos++] = (char)c;
         continue;
       }
+      if ((p->flags & XEP0077__F_ZERO) && p->refpos == 1) p->ref[p->refpos++] = '0';
+      p->flags &= ~XEP0077__F_ZERO;
       cp = xep0077__ref(p->ref, p->refpos);
       if (cp < 0) XEP0077__FAIL(XEP0077_ERR_XML_ENTITY);
       mark += xep0077__utf8_put(b + mark, (unsigned long)cp);
@@ -1464,6 +1631,10 @@ enum { /* what the caller asked for */
   XEP0077__OP_NONE, XEP0077__OP_CONNECT, XEP0077__OP_LOGIN, XEP0077__OP_IQ,
   XEP0077__OP_CLOSE
 };
+enum { /* which registration call is running */
+  XEP0077__R_FIELDS = 1, XEP0077__R_REGISTER, XEP0077__R_INFO, XEP0077__R_CHANGE,
+  XEP0077__R_CHANGE_FORM, XEP0077__R_CANCEL
+};
 enum { /* stream features seen in the last <stream:features/> */
   XEP0077__FT_STARTTLS = 1, XEP0077__FT_SHA256 = 2, XEP0077__FT_SHA1 = 4,
   XEP0077__FT_PLAIN = 8, XEP0077__FT_BIND = 16, XEP0077__FT_REGISTER = 32,
@@ -1630,10 +1801,21 @@ static void xep0077__finish(xep0077 *c, int status)
 /* A fatal condition: the stream is unusable from here on. */
 static void xep0077__fail(xep0077 *c, int status)
 {
+  int ended = status == XEP0077_ERR_STREAM || status == XEP0077_ERR_CLOSED;
   if (c->phase != XEP0077__P_CLOSED && c->tls_active && c->cfg.tls->close)
     c->cfg.tls->close(c->cfg.tls->ctx);
   c->phase = XEP0077__P_CLOSED;
   c->tls_active = 0;
+  /* A server ends the stream of an account it just deleted: for a pending
+     cancel_registration that is the success answer (prosody: not-authorized,
+     ejabberd: conflict), and once deleted, the close is no news. */
+  if (ended && c->op == XEP0077__OP_IQ && c->reg_kind == XEP0077__R_CANCEL) {
+    c->account_gone = 1;
+    memset(&c->error, 0, sizeof c->error);
+    xep0077__finish(c, 0);
+    return;
+  }
+  if (ended && c->account_gone && c->status != XEP0077_PENDING) return;
   c->status = XEP0077_PENDING; /* even with no operation running: report it */
   xep0077__finish(c, status);
 }
@@ -1912,14 +2094,11 @@ XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
 /* -- IQ ------------------------------------------------------------------ */
 XEP0077DEF xep0077_xmlw *xep0077_writer(xep0077 *c) { return &c->w; }
 
-XEP0077DEF int xep0077_iq_begin(xep0077 *c, const char *type, const char *to)
+static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
 {
   char id[12];
   unsigned long v;
   int i;
-  if (c->phase != XEP0077__P_READY && c->phase != XEP0077__P_BIND) return XEP0077_ERR_STATE;
-  if (c->iq_id[0] || c->next_id[0] || (c->op != XEP0077__OP_NONE && c->op != XEP0077__OP_LOGIN))
-    return XEP0077_ERR_STATE;
   if (to && (strlen(to) >= sizeof c->iq_to || !xep0077__w_valid(to, strlen(to))))
     return XEP0077_ERR_ARG;
   /* A fresh id per request: a sequence number mixed so ids don't repeat
@@ -1936,6 +2115,14 @@ XEP0077DEF int xep0077_iq_begin(xep0077 *c, const char *type, const char *to)
   memcpy(c->next_id, id, sizeof id); /* armed by iq_send */
   xep0077__copy(c->iq_to, sizeof c->iq_to, to ? to : "", to ? strlen(to) : 0);
   return 0;
+}
+
+XEP0077DEF int xep0077_iq_begin(xep0077 *c, const char *type, const char *to)
+{
+  if (c->phase != XEP0077__P_READY && c->phase != XEP0077__P_BIND) return XEP0077_ERR_STATE;
+  if (c->iq_id[0] || c->next_id[0] || (c->op != XEP0077__OP_NONE && c->op != XEP0077__OP_LOGIN))
+    return XEP0077_ERR_STATE;
+  return xep0077__iq_start(c, type, to);
 }
 
 static int xep0077__iq_arm(xep0077 *c, xep0077_iq_fn fn, void *user)
@@ -2003,6 +2190,7 @@ static void xep0077__error_event(xep0077 *c, int ev, int depth, const char *cond
 }
 
 static void xep0077__bind(xep0077 *c);
+static int xep0077__change_form(xep0077 *c, xep0077_query *q);
 
 /* The reply to the IQ we sent has ended: complete the operation. */
 static void xep0077__reply_done(xep0077 *c, int rc)
@@ -2214,9 +2402,16 @@ static void xep0077__event(xep0077 *c, int ev)
       }
       xep0077__error_event(c, ev, 3, XEP0077__NS_STANZAS);
     }
+    if (ev == XEP0077_XML_STANZA_END) c->iq_id[0] = 0; /* a follow-up may go out */
     if (c->iq_fn) rc = c->iq_fn(c, ev);
     if (ev == XEP0077_XML_STANZA_END) {
       if (!rc && c->reply_err) rc = XEP0077_ERR_IQ;
+      if (rc == XEP0077_ERR_IQ && c->reg_kind == XEP0077__R_CHANGE) {
+        int more = xep0077__change_form(c, (xep0077_query *)c->iq_user);
+        if (more == XEP0077_PENDING) return;
+        if (more < 0) rc = more;
+      }
+      if (!rc && c->reg_kind == XEP0077__R_CANCEL) c->account_gone = 1;
       xep0077__reply_done(c, rc);
     }
     return;
@@ -2248,7 +2443,8 @@ static void xep0077__event(xep0077 *c, int ev)
 XEP0077DEF int xep0077_close_start(xep0077 *c, unsigned long timeout_ms)
 {
   int rc;
-  if (c->phase == XEP0077__P_IDLE || c->phase == XEP0077__P_CLOSED) return XEP0077_ERR_STATE;
+  if (c->phase == XEP0077__P_IDLE) return XEP0077_ERR_STATE;
+  if (c->phase == XEP0077__P_CLOSED) return 0; /* already: nothing to say */
   if ((rc = xep0077__op(c, XEP0077__OP_CLOSE, timeout_ms ? timeout_ms : 2000)) != 0) return rc;
   xep0077__out_begin(c);
   xep0077__put(c, "</stream:stream>");
@@ -2311,6 +2507,8 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
   }
   if (c->status == XEP0077_PENDING) return XEP0077_PENDING;
   if (c->op == XEP0077__OP_LOGIN || c->password) xep0077__sasl_wipe(c);
+  c->new_pass = c->old_pass = NULL;
+  c->reg_kind = 0;
   c->op = XEP0077__OP_NONE;
   rc = c->status;
   c->status = 0;
@@ -2349,6 +2547,527 @@ XEP0077DEF int xep0077_close(xep0077 *c, unsigned long timeout_ms)
   return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
 }
 
+
+/* ---- 4. In-band registration (XEP-0077) --------------------------------- */
+#define XEP0077__NS_REGISTER "jabber:iq:register"
+#define XEP0077__NS_DATA "jabber:x:data"
+#define XEP0077__NS_OOB "jabber:x:oob"
+#define XEP0077__NS_MEDIA "urn:xmpp:media-element"
+#define XEP0077__NS_BOB "urn:xmpp:bob"
+
+enum { XEP0077__K_NONE, XEP0077__K_STRING, XEP0077__K_DATA }; /* open text */
+
+XEP0077DEF void xep0077_query_clear(xep0077_query *q)
+{
+  xep0077_data_fn f = q->on_data;
+  void *u = q->data_user;
+  memset(q, 0, sizeof *q);
+  q->on_data = f;
+  q->data_user = u;
+  q->cur_field = q->last_option = -1;
+}
+
+/* The query's pool holds the server's strings back to back. A string opens
+   at its element's START and grows with each TEXT piece. */
+static const char *xep0077__q_open(xep0077_query *q, int depth)
+{
+  char *s;
+  if (q->pool_len + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return NULL; }
+  s = q->pool + q->pool_len;
+  *s = 0;
+  q->text_kind = XEP0077__K_STRING;
+  q->open = depth;
+  return s;
+}
+
+static void xep0077__q_text(xep0077_query *q, const char *t, size_t n)
+{
+  if (q->pool_len + n + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return; }
+  memcpy(q->pool + q->pool_len, t, n);
+  q->pool_len += n;
+  q->pool[q->pool_len] = 0;
+}
+
+static const char *xep0077__q_str(xep0077_query *q, const char *s)
+{
+  size_t n;
+  const char *r;
+  if (!s) return NULL;
+  n = strlen(s);
+  if (q->pool_len + n + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return NULL; }
+  r = q->pool + q->pool_len;
+  memcpy(q->pool + q->pool_len, s, n + 1);
+  q->pool_len += n + 1;
+  return r;
+}
+
+/* XEP-0231 data: decode the base64 pieces as they arrive and hand them on. */
+static void xep0077__q_data(xep0077_query *q, const char *t, size_t n, int last)
+{
+  unsigned char out[96];
+  size_t o = 0, i;
+  for (i = 0; i < n; i++) {
+    const char *p = t[i] ? strchr(xep0077__b64, t[i]) : NULL;
+    if (!p) continue; /* padding and white space */
+    q->b64acc = (q->b64acc << 6) | (unsigned long)(p - xep0077__b64);
+    if ((q->b64bits += 6) >= 8) {
+      q->b64bits -= 8;
+      out[o++] = (unsigned char)(q->b64acc >> q->b64bits);
+    }
+    if (o == sizeof out) {
+      if (q->on_data && !q->data_skip &&
+          q->on_data(q->data_user, q->data_cid, q->data_type, out, o, 0) < 0)
+        q->data_skip = 1;
+      o = 0;
+    }
+  }
+  if ((o || last) && q->on_data && !q->data_skip &&
+      q->on_data(q->data_user, q->data_cid, q->data_type, out, o, last) < 0)
+    q->data_skip = 1;
+}
+
+static xep0077_item *xep0077__q_item(xep0077_query *q, int kind, int *count)
+{
+  xep0077_item *it;
+  if (q->nitems >= XEP0077_QUERY_ITEMS) { q->err = XEP0077_ERR_NOMEM; return NULL; }
+  (*count)++;
+  it = &q->item[q->nitems++];
+  it->field = q->cur_field;
+  it->kind = kind;
+  it->text = "";
+  it->label = NULL;
+  return it;
+}
+
+XEP0077DEF const xep0077_item *xep0077_form_item(const xep0077_query *q, int i, int kind, int k)
+{
+  int j;
+  for (j = 0; j < q->nitems; j++)
+    if (q->item[j].field == i && q->item[j].kind == kind && k-- == 0) return &q->item[j];
+  return NULL;
+}
+
+/* The reply to a registration request, event by event, into the query:
+   <query/> children (depth 3), its XEP-0004 form and XEP-0066 redirect, and
+   XEP-0231 data wherever it is. */
+static int xep0077__reg_fn(xep0077 *c, int ev)
+{
+  xep0077_xml *p = &c->xml;
+  xep0077_query *q = (xep0077_query *)c->iq_user;
+  int d = p->depth, fd;
+  xep0077_form_field *f;
+  xep0077_item *it;
+
+  if (!q) return 0;
+  if (ev == XEP0077_XML_TEXT) {
+    if (d != q->open) return 0;
+    if (q->text_kind == XEP0077__K_STRING) xep0077__q_text(q, p->text, p->text_len);
+    else if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, p->text, p->text_len, 0);
+    return 0;
+  }
+  if (ev == XEP0077_XML_END || ev == XEP0077_XML_STANZA_END) {
+    if (q->open == d) {
+      if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, "", 0, 1);
+      else if (q->text_kind == XEP0077__K_STRING) q->pool_len++; /* keep the NUL */
+      q->text_kind = XEP0077__K_NONE;
+      q->open = 0;
+    }
+    if (q->form_depth > 0 && d == q->form_depth + 1) q->cur_field = q->last_option = -1;
+    if (q->form_depth > 0 && d == q->form_depth) q->form_depth = -1; /* first form only */
+    if (ev == XEP0077_XML_END) return 0;
+    if (q->form_present) q->form_type = xep0077_query_get(q, "FORM_TYPE");
+    if (q->err) return q->err;
+    if (!c->reply_err && c->reg_kind == XEP0077__R_FIELDS && q->oob_url && !q->nfields &&
+        !q->form_present)
+      return XEP0077_ERR_REDIRECT;
+    return 0;
+  }
+  if (ev != XEP0077_XML_START) return 0;
+  if (d == 1) { /* the reply replaces whatever the query held */
+    xep0077_query_clear(q);
+    return 0;
+  }
+  if (q->open) return 0; /* markup inside a text field: not ours */
+  if (!strcmp(p->ns, XEP0077__NS_BOB) && !strcmp(p->name, "data")) {
+    q->data_cid = xep0077__q_str(q, xep0077_xml_attr(p, "", "cid"));
+    q->data_type = xep0077__q_str(q, xep0077_xml_attr(p, "", "type"));
+    q->b64acc = 0;
+    q->b64bits = q->data_skip = 0;
+    q->text_kind = XEP0077__K_DATA;
+    q->open = d;
+    return 0;
+  }
+  if (d == 3 && !strcmp(p->ns, XEP0077__NS_REGISTER)) { /* a child of <query/> */
+    if (!strcmp(p->name, "instructions")) {
+      if (!q->instructions) q->instructions = xep0077__q_open(q, d);
+      return 0;
+    }
+    if (!strcmp(p->name, "registered")) q->registered = 1;
+    if (!strcmp(p->name, "remove")) q->remove = 1;
+    if (q->nfields >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; return 0; }
+    q->field[q->nfields].name = xep0077__q_str(q, p->name);
+    q->field[q->nfields].set = NULL;
+    q->field[q->nfields++].value = xep0077__q_open(q, d);
+    return 0;
+  }
+  if (d == 3 && !strcmp(p->ns, XEP0077__NS_DATA) && !strcmp(p->name, "x")) {
+    if (!q->form_depth) {
+      q->form_present = 1;
+      q->form_depth = d;
+    }
+    return 0;
+  }
+  if (d == 4 && !strcmp(p->ns, XEP0077__NS_OOB)) {
+    if (!strcmp(p->name, "url") && !q->oob_url) q->oob_url = xep0077__q_open(q, d);
+    else if (!strcmp(p->name, "desc") && !q->oob_desc) q->oob_desc = xep0077__q_open(q, d);
+    return 0;
+  }
+  fd = q->form_depth;
+  if (fd <= 0 || d <= fd) return 0;
+  if (d == fd + 1) {
+    if (strcmp(p->ns, XEP0077__NS_DATA)) return 0;
+    if (!strcmp(p->name, "title") && !q->form_title) q->form_title = xep0077__q_open(q, d);
+    else if (!strcmp(p->name, "instructions") && !q->form_instructions)
+      q->form_instructions = xep0077__q_open(q, d);
+    else if (!strcmp(p->name, "field")) {
+      if (q->nform >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; return 0; }
+      f = &q->form[q->nform];
+      memset(f, 0, sizeof *f);
+      q->cur_field = q->nform++;
+      f->var = xep0077__q_str(q, xep0077_xml_attr(p, "", "var"));
+      f->type = xep0077__q_str(q, xep0077_xml_attr(p, "", "type"));
+      f->label = xep0077__q_str(q, xep0077_xml_attr(p, "", "label"));
+    }
+    return 0;
+  }
+  if (q->cur_field < 0) return 0;
+  f = &q->form[q->cur_field];
+  if (d == fd + 2 && !strcmp(p->ns, XEP0077__NS_DATA)) {
+    if (!strcmp(p->name, "value") && (it = xep0077__q_item(q, XEP0077_ITEM_VALUE, &f->nvalues)))
+      it->text = xep0077__q_open(q, d);
+    else if (!strcmp(p->name, "option") &&
+             (it = xep0077__q_item(q, XEP0077_ITEM_OPTION, &f->noptions))) {
+      it->label = xep0077__q_str(q, xep0077_xml_attr(p, "", "label"));
+      q->last_option = q->nitems - 1;
+    } else if (!strcmp(p->name, "required")) f->required = 1;
+    else if (!strcmp(p->name, "desc") && !f->desc) f->desc = xep0077__q_open(q, d);
+  } else if (d == fd + 2 && !strcmp(p->ns, XEP0077__NS_MEDIA) && !strcmp(p->name, "media")) {
+    const char *w = xep0077_xml_attr(p, "", "width"), *h = xep0077_xml_attr(p, "", "height");
+    for (; w && *w >= '0' && *w <= '9' && f->media_width < 100000; w++)
+      f->media_width = f->media_width * 10 + (*w - '0');
+    for (; h && *h >= '0' && *h <= '9' && f->media_height < 100000; h++)
+      f->media_height = f->media_height * 10 + (*h - '0');
+  } else if (d == fd + 3 && !strcmp(p->ns, XEP0077__NS_DATA) && !strcmp(p->name, "value") &&
+             q->last_option >= 0) {
+    q->item[q->last_option].text = xep0077__q_open(q, d);
+    q->last_option = -1;
+  } else if (d == fd + 3 && !strcmp(p->ns, XEP0077__NS_MEDIA) && !strcmp(p->name, "uri") &&
+             (it = xep0077__q_item(q, XEP0077_ITEM_URI, &f->nuris))) {
+    it->label = xep0077__q_str(q, xep0077_xml_attr(p, "", "type"));
+    it->text = xep0077__q_open(q, d);
+  }
+  return 0;
+}
+
+/* -- the caller's side of a query -- */
+static xep0077_form_field *xep0077__q_form(const xep0077_query *q, const char *var)
+{
+  int i;
+  for (i = 0; i < q->nform; i++)
+    if (q->form[i].var && !strcmp(q->form[i].var, var)) return (xep0077_form_field *)&q->form[i];
+  return NULL;
+}
+
+static xep0077_field *xep0077__q_field(const xep0077_query *q, const char *name)
+{
+  int i;
+  for (i = 0; i < q->nfields; i++)
+    if (q->field[i].name && !strcmp(q->field[i].name, name)) return (xep0077_field *)&q->field[i];
+  return NULL;
+}
+
+XEP0077DEF int xep0077_query_set(xep0077_query *q, const char *name, const char *value)
+{
+  if (!name || !*name) return XEP0077_ERR_ARG;
+  if (q->form_present) {
+    xep0077_form_field *f = xep0077__q_form(q, name);
+    if (!f) return XEP0077_ERR_ARG;
+    f->set = value;
+  } else {
+    xep0077_field *f = xep0077__q_field(q, name);
+    if (!f) {
+      if (q->nfields >= XEP0077_QUERY_FIELDS) return XEP0077_ERR_NOMEM;
+      f = &q->field[q->nfields++];
+      f->name = name; /* the caller's string: it must outlive the call */
+      f->value = "";
+    }
+    f->set = value;
+  }
+  return 0;
+}
+
+XEP0077DEF const char *xep0077_query_get(const xep0077_query *q, const char *name)
+{
+  if (q->form_present) {
+    const xep0077_form_field *f = xep0077__q_form(q, name);
+    const xep0077_item *v;
+    if (!f) return NULL;
+    if (f->set) return f->set;
+    v = xep0077_form_item(q, (int)(f - q->form), XEP0077_ITEM_VALUE, 0);
+    return v ? v->text : NULL;
+  } else {
+    const xep0077_field *f = xep0077__q_field(q, name);
+    return !f ? NULL : f->set ? f->set : f->value;
+  }
+}
+
+/* Legacy fields that describe the query rather than ask for a value. */
+static int xep0077__q_flag(const char *name)
+{
+  return !strcmp(name, "registered") || !strcmp(name, "remove");
+}
+
+XEP0077DEF const char *xep0077_query_missing(const xep0077_query *q)
+{
+  int i;
+  if (q->form_present) {
+    for (i = 0; i < q->nform; i++) {
+      const char *v = q->form[i].var ? xep0077_query_get(q, q->form[i].var) : NULL;
+      if (q->form[i].required && (!v || !*v)) return q->form[i].var;
+    }
+    return NULL;
+  }
+  for (i = 0; i < q->nfields; i++) { /* XEP-0077: every listed field is required */
+    const char *v = q->field[i].set ? q->field[i].set : q->field[i].value;
+    if (!xep0077__q_flag(q->field[i].name) && (!v || !*v)) return q->field[i].name;
+  }
+  return NULL;
+}
+
+/* Adds name unless it is already listed (prosody sends each field twice:
+   as a legacy element and in the form). */
+static int xep0077__name_add(const char **names, int n, int max, const char *name)
+{
+  int i;
+  if (!name || n >= max) return n;
+  for (i = 0; i < n; i++)
+    if (!strcmp(names[i], name)) return n;
+  names[n] = name;
+  return n + 1;
+}
+
+XEP0077DEF int xep0077_get_used_fields(const xep0077_query *q, const char **names, int max)
+{
+  int i, n = 0;
+  for (i = 0; i < q->nfields; i++) n = xep0077__name_add(names, n, max, q->field[i].name);
+  for (i = 0; i < q->nform; i++)
+    if (q->form[i].var && strcmp(q->form[i].var, "FORM_TYPE"))
+      n = xep0077__name_add(names, n, max, q->form[i].var);
+  return n;
+}
+
+/* A field whose value must not reach the log. */
+static int xep0077__secret_name(const char *name, const char *type)
+{
+  return (type && !strcmp(type, "text-private")) || (name && strstr(name, "password"));
+}
+
+static void xep0077__put_value(xep0077 *c, const char *elem, const char *name,
+                               const char *type, const char *v)
+{
+  xep0077_xmlw_start(&c->w, elem);
+  if (xep0077__secret_name(name, type)) {
+    xep0077__w_close_tag(&c->w);
+    xep0077__put_secret(c, v, strlen(v));
+  } else {
+    xep0077_xmlw_text(&c->w, v);
+  }
+  xep0077_xmlw_end(&c->w);
+}
+
+/* <query xmlns='jabber:iq:register'> with what the caller filled in: the
+   form alone when there is one, else the legacy fields. */
+static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
+{
+  int i, k;
+  xep0077_xmlw_start(&c->w, "query");
+  xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
+  if (q->form_present) {
+    xep0077_xmlw_start(&c->w, "x");
+    xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_DATA);
+    xep0077_xmlw_attr(&c->w, "type", "submit");
+    for (i = 0; i < q->nform; i++) {
+      const xep0077_form_field *f = &q->form[i];
+      const xep0077_item *v = xep0077_form_item(q, i, XEP0077_ITEM_VALUE, 0);
+      if (!f->var || (f->type && !strcmp(f->type, "fixed"))) continue;
+      if (!f->set && !v) continue; /* nothing to say: leave it out */
+      xep0077_xmlw_start(&c->w, "field");
+      xep0077_xmlw_attr(&c->w, "var", f->var);
+      if (f->set) xep0077__put_value(c, "value", f->var, f->type, f->set);
+      else /* hidden fields and defaults go back as they came */
+        for (k = 0; (v = xep0077_form_item(q, i, XEP0077_ITEM_VALUE, k)) != NULL; k++)
+          xep0077__put_value(c, "value", f->var, f->type, v->text);
+      xep0077_xmlw_end(&c->w);
+    }
+    xep0077_xmlw_end(&c->w);
+  } else {
+    for (i = 0; i < q->nfields; i++) {
+      const xep0077_field *f = &q->field[i];
+      const char *v = f->set ? f->set : f->value;
+      if (xep0077__q_flag(f->name) || !v || !*v) continue;
+      xep0077__put_value(c, f->name, f->name, NULL, v);
+    }
+  }
+  xep0077_xmlw_end(&c->w);
+}
+
+/* Begin an IQ of a registration call; the payload follows. */
+static int xep0077__reg_begin(xep0077 *c, int kind, const char *type, const char *to,
+                              int need_login, int has_secret)
+{
+  if (need_login && (!c->authenticated || !c->jid[0])) return XEP0077_ERR_STATE;
+  if (has_secret && !c->secure &&
+      !(c->tls_active ? c->cfg.insecure_unverified_tls : c->cfg.insecure_plaintext))
+    return XEP0077_ERR_INSECURE;
+  c->reg_kind = kind;
+  return xep0077_iq_begin(c, type, to);
+}
+
+static int xep0077__reg_send(xep0077 *c, xep0077_query *q, unsigned long timeout_ms)
+{
+  int rc = xep0077_iq_send(c, xep0077__reg_fn, q, timeout_ms);
+  if (rc != XEP0077_PENDING) {
+    c->next_id[0] = 0;
+    c->reg_kind = 0;
+  }
+  return rc;
+}
+
+XEP0077DEF int xep0077_get_registration_fields_start(xep0077 *c, const char *to,
+                                                     xep0077_query *q, unsigned long timeout_ms)
+{
+  int rc = xep0077__reg_begin(c, XEP0077__R_FIELDS, "get", to, 0, 0);
+  if (rc) return rc;
+  xep0077_xmlw_start(&c->w, "query");
+  xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
+  return xep0077__reg_send(c, q, timeout_ms);
+}
+
+XEP0077DEF int xep0077_register_start(xep0077 *c, const char *to, xep0077_query *q,
+                                      unsigned long timeout_ms)
+{
+  int rc = xep0077__reg_begin(c, XEP0077__R_REGISTER, "set", to, 0, 1);
+  if (rc) return rc;
+  xep0077__put_query(c, q);
+  return xep0077__reg_send(c, q, timeout_ms);
+}
+
+XEP0077DEF int xep0077_get_client_info_start(xep0077 *c, xep0077_query *q,
+                                             unsigned long timeout_ms)
+{
+  int rc = xep0077__reg_begin(c, XEP0077__R_INFO, "get", NULL, 1, 0);
+  if (rc) return rc;
+  xep0077_xmlw_start(&c->w, "query");
+  xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
+  return xep0077__reg_send(c, q, timeout_ms);
+}
+
+/* The localpart of our JID: the username the server knows us by. */
+static void xep0077__put_username(xep0077 *c)
+{
+  size_t n = strcspn(c->jid, "@/");
+  char user[XEP0077_JID_SIZE];
+  memcpy(user, c->jid, n);
+  user[n] = 0;
+  xep0077_xmlw_start(&c->w, "username");
+  xep0077_xmlw_text(&c->w, user);
+  xep0077_xmlw_end(&c->w);
+}
+
+XEP0077DEF int xep0077_change_pass_start(xep0077 *c, xep0077_query *q, const char *new_pass,
+                                         const char *old_pass, unsigned long timeout_ms)
+{
+  int rc;
+  if (!new_pass || !*new_pass) return XEP0077_ERR_ARG; /* prosody takes "" */
+  rc = xep0077__reg_begin(c, XEP0077__R_CHANGE, "set", NULL, 1, 1);
+  if (rc) return rc;
+  c->new_pass = new_pass;
+  c->old_pass = old_pass;
+  xep0077_xmlw_start(&c->w, "query");
+  xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
+  xep0077__put_username(c);
+  xep0077__put_value(c, "password", "password", NULL, new_pass);
+  xep0077_xmlw_end(&c->w);
+  return xep0077__reg_send(c, q, timeout_ms);
+}
+
+XEP0077DEF int xep0077_cancel_registration_start(xep0077 *c, xep0077_query *q,
+                                                 unsigned long timeout_ms)
+{
+  int rc = xep0077__reg_begin(c, XEP0077__R_CANCEL, "set", NULL, 1, 0);
+  if (rc) return rc;
+  xep0077_xmlw_start(&c->w, "query");
+  xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
+  xep0077_xmlw_start(&c->w, "remove");
+  return xep0077__reg_send(c, q, timeout_ms);
+}
+
+/* XEP-0077 3.3: the server wants the old password too, in its form. Submit
+   it; returns XEP0077_PENDING when the follow-up IQ is on its way. */
+static int xep0077__change_form(xep0077 *c, xep0077_query *q)
+{
+  int rc;
+  if (!q || !q->form_present || !c->old_pass || !xep0077__q_form(q, "old_password"))
+    return 0;
+  if (xep0077__q_form(q, "username")) {
+    size_t n = strcspn(c->jid, "@/");
+    if (n >= sizeof c->acc) return 0;
+    memcpy(c->acc, c->jid, n); /* acc is free while no stanza is being read */
+    c->acc[n] = 0;
+    xep0077_query_set(q, "username", c->acc);
+  }
+  xep0077_query_set(q, "old_password", c->old_pass);
+  xep0077_query_set(q, "password", c->new_pass);
+  c->reg_kind = XEP0077__R_CHANGE_FORM;
+  if ((rc = xep0077__iq_start(c, "set", NULL)) != 0) return rc;
+  xep0077__put_query(c, q);
+  rc = xep0077__iq_arm(c, xep0077__reg_fn, q);
+  return rc ? rc : XEP0077_PENDING;
+}
+
+XEP0077DEF int xep0077_get_registration_fields(xep0077 *c, const char *to, xep0077_query *q,
+                                               unsigned long timeout_ms)
+{
+  int rc = xep0077_get_registration_fields_start(c, to, q, timeout_ms);
+  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+}
+
+XEP0077DEF int xep0077_register(xep0077 *c, const char *to, xep0077_query *q,
+                                unsigned long timeout_ms)
+{
+  int rc = xep0077_register_start(c, to, q, timeout_ms);
+  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+}
+
+XEP0077DEF int xep0077_get_client_info(xep0077 *c, xep0077_query *q, unsigned long timeout_ms)
+{
+  int rc = xep0077_get_client_info_start(c, q, timeout_ms);
+  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+}
+
+XEP0077DEF int xep0077_change_pass(xep0077 *c, xep0077_query *q, const char *new_pass,
+                                   const char *old_pass, unsigned long timeout_ms)
+{
+  int rc = xep0077_change_pass_start(c, q, new_pass, old_pass, timeout_ms);
+  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+}
+
+XEP0077DEF int xep0077_cancel_registration(xep0077 *c, xep0077_query *q,
+                                           unsigned long timeout_ms)
+{
+  int rc = xep0077_cancel_registration_start(c, q, timeout_ms);
+  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+}
 
 /* ---- 3b. mbedTLS glue ---------------------------------------------------- */
 #ifdef XEP0077_MBEDTLS
