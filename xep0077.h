@@ -2770,55 +2770,55 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
 }
 
 /* -- the caller's side of a query -- */
-static xep0077_form_field *xep0077__q_form(const xep0077_query *q, const char *var)
+/* The index of form field var / legacy field name, or -1. */
+static int xep0077__q_form(const xep0077_query *q, const char *var)
 {
   int i;
   for (i = 0; i < q->nform; i++)
-    if (q->form[i].var && !strcmp(q->form[i].var, var)) return (xep0077_form_field *)&q->form[i];
-  return NULL;
+    if (q->form[i].var && !strcmp(q->form[i].var, var)) return i;
+  return -1;
 }
 
-static xep0077_field *xep0077__q_field(const xep0077_query *q, const char *name)
+static int xep0077__q_field(const xep0077_query *q, const char *name)
 {
   int i;
   for (i = 0; i < q->nfields; i++)
-    if (q->field[i].name && !strcmp(q->field[i].name, name)) return (xep0077_field *)&q->field[i];
-  return NULL;
+    if (q->field[i].name && !strcmp(q->field[i].name, name)) return i;
+  return -1;
 }
 
 XEP0077DEF int xep0077_query_set(xep0077_query *q, const char *name, const char *value)
 {
   if (!name || !*name) return XEP0077_ERR_ARG;
   if (q->form_present) {
-    xep0077_form_field *f = xep0077__q_form(q, name);
-    if (!f) return XEP0077_ERR_ARG;
-    f->set = value;
+    int i = xep0077__q_form(q, name);
+    if (i < 0) return XEP0077_ERR_ARG;
+    q->form[i].set = value;
   } else {
-    xep0077_field *f = xep0077__q_field(q, name);
-    if (!f) {
+    int i = xep0077__q_field(q, name);
+    if (i < 0) {
       if (q->nfields >= XEP0077_QUERY_FIELDS) return XEP0077_ERR_NOMEM;
-      f = &q->field[q->nfields++];
-      f->name = name; /* the caller's string: it must outlive the call */
-      f->value = "";
+      i = q->nfields++;
+      q->field[i].name = name; /* the caller's string: it must outlive the call */
+      q->field[i].value = "";
     }
-    f->set = value;
+    q->field[i].set = value;
   }
   return 0;
 }
 
 XEP0077DEF const char *xep0077_query_get(const xep0077_query *q, const char *name)
 {
+  int i;
   if (q->form_present) {
-    const xep0077_form_field *f = xep0077__q_form(q, name);
     const xep0077_item *v;
-    if (!f) return NULL;
-    if (f->set) return f->set;
-    v = xep0077_form_item(q, (int)(f - q->form), XEP0077_ITEM_VALUE, 0);
+    if ((i = xep0077__q_form(q, name)) < 0) return NULL;
+    if (q->form[i].set) return q->form[i].set;
+    v = xep0077_form_item(q, i, XEP0077_ITEM_VALUE, 0);
     return v ? v->text : NULL;
-  } else {
-    const xep0077_field *f = xep0077__q_field(q, name);
-    return !f ? NULL : f->set ? f->set : f->value;
   }
+  if ((i = xep0077__q_field(q, name)) < 0) return NULL;
+  return q->field[i].set ? q->field[i].set : q->field[i].value;
 }
 
 /* Legacy fields that describe the query rather than ask for a value. */
@@ -3017,9 +3017,9 @@ XEP0077DEF int xep0077_cancel_registration_start(xep0077 *c, xep0077_query *q,
 static int xep0077__change_form(xep0077 *c, xep0077_query *q)
 {
   int rc;
-  if (!q || !q->form_present || !c->old_pass || !xep0077__q_form(q, "old_password"))
+  if (!q || !q->form_present || !c->old_pass || xep0077__q_form(q, "old_password") < 0)
     return 0;
-  if (xep0077__q_form(q, "username")) {
+  if (xep0077__q_form(q, "username") >= 0) {
     size_t n = strcspn(c->jid, "@/");
     if (n >= sizeof c->acc) return 0;
     memcpy(c->acc, c->jid, n); /* acc is free while no stanza is being read */
