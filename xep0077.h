@@ -389,6 +389,9 @@ typedef struct xep0077 {
   int secure;          /* 1: TLS with a verified certificate and name       */
   int tls_active;      /* 1: bytes go through cfg.tls                       */
   int authenticated;
+  /* 1 when xep0077_poll stopped with input still buffered (it bounds its
+     work per call): call it again before waiting on the socket. */
+  int again;
   /* private */
   xep0077_xml xml;
   xep0077_xmlw w;
@@ -401,7 +404,7 @@ typedef struct xep0077 {
   void *iq_user;
   const char *username, *password; /* caller's, during login only          */
   const char *new_pass, *old_pass; /* caller's, during change_pass only   */
-  int reg_kind, account_gone;
+  int reg_kind, account_gone, late, scram_step, out_try, remove_sent;
   char scram[512];     /* SCRAM AuthMessage, then scratch                  */
   size_t scram_len;
   unsigned char salted[32];
@@ -769,11 +772,16 @@ enum {
   XEP0077__F_STANZA = 16,  /* inside a stanza: bytes count against the limit  */
   XEP0077__F_REFATTR = 32, /* the entity reference is in an attribute value   */
   XEP0077__F_TEXTEV = 64,  /* a TEXT was reported: drop its bytes next call   */
-  XEP0077__F_ZERO = 128    /* leading zeros of a character reference skipped  */
+  XEP0077__F_ZERO = 128,   /* leading zeros of a character reference skipped  */
+  XEP0077__F_PIECE = 256   /* a partial TEXT went out: its last piece is owed */
 };
 /* Bytes kept free in the token area before a special character is handled:
    one UTF-8 character, two pending ']' of CDATA, and the NUL. */
 #define XEP0077__RESERVE 8
+/* Bytes a run may still take: never wraps, even when a multi-byte character
+   or a reference already ate into the reserve. */
+#define XEP0077__ROOM(cap, mark) \
+  ((cap) - (mark) > XEP0077__RESERVE ? (cap) - (mark) - XEP0077__RESERVE : 0)
 
 XEP0077DEF void xep0077_xml_init(xep0077_xml *p, void *buf, size_t size)
 {
@@ -1073,8 +1081,8 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
             while (p->brackets) { b[mark++] = ']'; p->brackets--; }
           p->brackets = 0;
           n = (size_t)(s - r);
-          if (n >= cap - mark - XEP0077__RESERVE) { /* fill up, report a piece */
-            n = cap - mark - XEP0077__RESERVE;
+          if (n > XEP0077__ROOM(cap, mark)) { /* fill up, report a piece */
+            n = XEP0077__ROOM(cap, mark);
             s = r + n;
             memcpy(b + mark, r, n);
             mark += n;
@@ -1133,6 +1141,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     text_piece:
       if (mark == p->top) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
       p->text_partial = 1;
+      p->flags |= XEP0077__F_PIECE;
       ev = XEP0077_XML_TEXT;
       goto emit_text;
     }
@@ -1185,7 +1194,10 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         continue;
       }
       p->flags &= ~XEP0077__F_DOCSTART;
-      if (mark > p->top) { /* text before this tag: report it first */
+      if (mark > p->top || (p->flags & XEP0077__F_PIECE)) {
+        /* Text before this tag: report it first. After a piece, even an
+           empty last one, so text_partial=1 always means "more follows". */
+        p->flags &= ~XEP0077__F_PIECE;
         p->text_partial = 0;
         ev = XEP0077_XML_TEXT;
         goto emit_text;
@@ -1225,7 +1237,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       }
       if (n) {
         if (mark - p->nstart + n > p->max_name) XEP0077__FAIL(XEP0077_ERR_XML_NAME_LEN);
-        if (n >= cap - mark - XEP0077__RESERVE) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
+        if (n > XEP0077__ROOM(cap, mark)) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
         memcpy(b + mark, r, n);
         mark += n;
         continue;
@@ -1290,7 +1302,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         for (r = s; s < e && !XEP0077__IS(*s, C_ATTR); s++) {}
         n = (size_t)(s - r);
         if (n) {
-          if (n >= cap - mark - XEP0077__RESERVE) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
+          if (n > XEP0077__ROOM(cap, mark)) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
           memcpy(b + mark, r, n);
           mark += n;
           if (s >= e) break;
@@ -1515,6 +1527,7 @@ static int xep0077__w_escaped(xep0077_xmlw *w, const char *s, size_t n, int attr
 {
   unsigned char stop = attr ? XEP0077__C_ATTR : XEP0077__C_TEXT;
   size_t i = 0, j;
+  if (w->err) return w->err;
   if (!xep0077__w_valid(s, n)) return w->err = XEP0077_ERR_XMLW_INPUT;
   while (i < n) {
     const char *esc;
@@ -1739,6 +1752,8 @@ static void xep0077__put_secret(xep0077 *c, const char *s, size_t n)
   if (c->nsecret < 4) {
     c->secret[c->nsecret][0] = from;
     c->secret[c->nsecret++][1] = c->w.len;
+  } else { /* no room to list it: hide everything from the fourth on */
+    c->secret[3][1] = (size_t)-1;
   }
 }
 
@@ -1752,13 +1767,14 @@ static int xep0077__out_end(xep0077 *c)
     int rc = c->w.err == XEP0077_ERR_XMLW_FULL ? XEP0077_ERR_TOO_BIG : c->w.err;
     xep0077__wipe(c->out + c->log_from, c->w.len - c->log_from);
     c->w.len = c->log_from;
-    c->w.err = 0;
+    c->w.err = c->w.depth = c->w.open = 0; /* the next stanza starts clean */
     return rc;
   }
   for (i = 0; i < c->nsecret; i++) {
     xep0077__log(c, XEP0077_LOG_OUT, c->out + at, c->secret[i][0] - at);
     xep0077__log(c, XEP0077_LOG_OUT, "***", 3);
     at = c->secret[i][1];
+    if (at == (size_t)-1) return 0;
   }
   xep0077__log(c, XEP0077_LOG_OUT, c->out + at, c->w.len - at);
   return 0;
@@ -1780,13 +1796,22 @@ static int xep0077__io_recv(xep0077 *c, unsigned char *b, size_t n)
 static int xep0077__flush(xep0077 *c)
 {
   while (c->out_sent < c->w.len) {
-    int n = xep0077__io_send(c, (const unsigned char *)c->out + c->out_sent,
-                             c->w.len - c->out_sent);
-    if (n == XEP0077_WANT_READ || n == XEP0077_WANT_WRITE) return 0;
+    /* A write that would block must be retried with the same length: TLS
+       stacks keep the record they began and report the old count. */
+    size_t len = c->w.len - c->out_sent;
+    int n;
+    if (c->out_try && (size_t)c->out_try < len) len = (size_t)c->out_try;
+    n = xep0077__io_send(c, (const unsigned char *)c->out + c->out_sent, len);
+    if (n == XEP0077_WANT_READ || n == XEP0077_WANT_WRITE) {
+      c->out_try = (int)len;
+      return 0;
+    }
+    c->out_try = 0;
     if (n == 0) return XEP0077_ERR_CLOSED;
-    if (n < 0) return c->tls_active ? XEP0077_ERR_TLS : XEP0077_ERR_IO;
+    if (n < 0 || (size_t)n > len) return c->tls_active ? XEP0077_ERR_TLS : XEP0077_ERR_IO;
     c->out_sent += (size_t)n;
   }
+  if (c->reg_kind == XEP0077__R_CANCEL && c->w.len) c->remove_sent = 1;
   /* Everything left: what was sent held secrets (SASL, passwords). */
   xep0077__wipe(c->out, c->w.len);
   c->w.len = c->out_sent = 0;
@@ -1806,18 +1831,25 @@ static void xep0077__fail(xep0077 *c, int status)
     c->cfg.tls->close(c->cfg.tls->ctx);
   c->phase = XEP0077__P_CLOSED;
   c->tls_active = 0;
+  /* Unsent output may hold secrets, and a dead stream sends nothing. */
+  xep0077__wipe(c->out, sizeof c->out);
+  c->w.len = c->out_sent = 0;
+  c->out_try = 0;
   /* A server ends the stream of an account it just deleted: for a pending
-     cancel_registration that is the success answer (prosody: not-authorized,
-     ejabberd: conflict), and once deleted, the close is no news. */
-  if (ended && c->op == XEP0077__OP_IQ && c->reg_kind == XEP0077__R_CANCEL) {
+     cancel_registration whose <remove/> went out, that is the success answer
+     (prosody: not-authorized, ejabberd: conflict, or just a close). */
+  if (ended && c->op == XEP0077__OP_IQ && c->reg_kind == XEP0077__R_CANCEL &&
+      c->remove_sent && c->status == XEP0077_PENDING &&
+      (status == XEP0077_ERR_CLOSED || !strcmp(c->error.condition, "not-authorized") ||
+       !strcmp(c->error.condition, "conflict"))) {
     c->account_gone = 1;
     memset(&c->error, 0, sizeof c->error);
     xep0077__finish(c, 0);
     return;
   }
-  if (ended && c->account_gone && c->status != XEP0077_PENDING) return;
-  c->status = XEP0077_PENDING; /* even with no operation running: report it */
-  xep0077__finish(c, status);
+  if (ended && c->account_gone) return; /* once deleted, the close is no news */
+  if (c->op != XEP0077__OP_NONE && c->status == XEP0077_PENDING) xep0077__finish(c, status);
+  else if (!c->late) c->late = status; /* reported by the next poll */
 }
 
 static void xep0077__header(xep0077 *c)
@@ -1860,6 +1892,14 @@ static int xep0077__op(xep0077 *c, int op, unsigned long timeout_ms)
   c->deadline = c->cfg.now_ms(c->cfg.user) + (timeout_ms ? timeout_ms : c->cfg.timeout_ms);
   memset(&c->error, 0, sizeof c->error);
   return 0;
+}
+
+/* A failure seen while no operation ran is the answer to the next one. */
+static int xep0077__take_late(xep0077 *c)
+{
+  int rc = c->late;
+  c->late = 0;
+  return rc;
 }
 
 static int xep0077__start_tls(xep0077 *c)
@@ -1938,7 +1978,10 @@ static int xep0077__sasl_auth(xep0077 *c)
   xep0077__put(c, "</auth>");
   xep0077__wipe(b64, sizeof b64);
   rc = xep0077__out_end(c);
-  if (!rc) c->phase = XEP0077__P_SASL;
+  if (!rc) {
+    c->phase = XEP0077__P_SASL;
+    c->scram_step = 1;
+  }
   return rc;
 }
 
@@ -1957,7 +2000,7 @@ static int xep0077__sasl_challenge(xep0077 *c)
   unsigned long iter = 0;
   int rc = XEP0077_ERR_PROTOCOL;
 
-  if (!alg) return XEP0077_ERR_PROTOCOL;
+  if (!alg || c->scram_step != 1) return XEP0077_ERR_PROTOCOL; /* one challenge */
   sl = xep0077__b64_dec(c->acc, c->acc_len, sf, sizeof sf - 1);
   if (sl < 0) return XEP0077_ERR_PROTOCOL;
   sf[sl] = 0;
@@ -2024,6 +2067,7 @@ static int xep0077__sasl_challenge(xep0077 *c)
   xep0077__put_secret(c, b64, strlen(b64));
   xep0077__put(c, "</response>");
   rc = xep0077__out_end(c);
+  if (!rc) c->scram_step = 2; /* salted[] now holds the ServerSignature */
 done:
   xep0077__wipe(ck, sizeof ck);
   xep0077__wipe(sk, sizeof sk);
@@ -2042,6 +2086,8 @@ static int xep0077__sasl_success(xep0077 *c)
   size_t hl = xep0077__hlen(c->sasl_alg), i;
   unsigned diff = 0;
   if (!c->sasl_alg) return 0;
+  /* Without our client-final, salted[] holds no signature to compare. */
+  if (c->scram_step != 2) return XEP0077_ERR_SASL_SIGNATURE;
   n = xep0077__b64_dec(c->acc, c->acc_len, v, sizeof v - 1);
   if (n < 3 || v[0] != 'v' || v[1] != '=') return XEP0077_ERR_SASL_SIGNATURE;
   m = xep0077__b64_dec((const char *)v + 2, (size_t)n - 2, sig, sizeof sig);
@@ -2056,6 +2102,7 @@ static void xep0077__sasl_wipe(xep0077 *c)
   xep0077__wipe(c->salted, sizeof c->salted);
   xep0077__wipe(c->acc, sizeof c->acc);
   c->password = NULL;
+  c->scram_step = 0;
 }
 
 XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
@@ -2065,6 +2112,7 @@ XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
   if (!username || !*username || !password || !xep0077__w_valid(username, strlen(username)) ||
       !xep0077__w_valid(password, strlen(password)))
     return XEP0077_ERR_ARG;
+  if (c->late) return xep0077__take_late(c);
   if (c->phase != XEP0077__P_READY || c->authenticated) return XEP0077_ERR_STATE;
   if (!c->secure && !(c->tls_active ? c->cfg.insecure_unverified_tls : c->cfg.insecure_plaintext))
     return XEP0077_ERR_INSECURE;
@@ -2096,7 +2144,7 @@ XEP0077DEF xep0077_xmlw *xep0077_writer(xep0077 *c) { return &c->w; }
 
 static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
 {
-  char id[12];
+  char id[12] = {0};
   unsigned long v;
   int i;
   if (to && (strlen(to) >= sizeof c->iq_to || !xep0077__w_valid(to, strlen(to))))
@@ -2119,8 +2167,9 @@ static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
 
 XEP0077DEF int xep0077_iq_begin(xep0077 *c, const char *type, const char *to)
 {
-  if (c->phase != XEP0077__P_READY && c->phase != XEP0077__P_BIND) return XEP0077_ERR_STATE;
-  if (c->iq_id[0] || c->next_id[0] || (c->op != XEP0077__OP_NONE && c->op != XEP0077__OP_LOGIN))
+  if (c->late) return xep0077__take_late(c);
+  if (c->phase != XEP0077__P_READY || c->iq_id[0] || c->next_id[0] ||
+      c->op != XEP0077__OP_NONE)
     return XEP0077_ERR_STATE;
   return xep0077__iq_start(c, type, to);
 }
@@ -2128,8 +2177,11 @@ XEP0077DEF int xep0077_iq_begin(xep0077 *c, const char *type, const char *to)
 static int xep0077__iq_arm(xep0077 *c, xep0077_iq_fn fn, void *user)
 {
   int rc;
-  while (c->w.depth > 0) xep0077_xmlw_end(&c->w);
-  if ((rc = xep0077__out_end(c)) != 0) return rc;
+  while (c->w.depth > 0 && !c->w.err) xep0077_xmlw_end(&c->w);
+  if ((rc = xep0077__out_end(c)) != 0) {
+    c->next_id[0] = 0;
+    return rc;
+  }
   if (!c->next_id[0]) return XEP0077_ERR_STATE; /* no xep0077_iq_begin */
   memcpy(c->iq_id, c->next_id, sizeof c->iq_id);
   c->next_id[0] = 0;
@@ -2197,8 +2249,10 @@ static void xep0077__reply_done(xep0077 *c, int rc)
 {
   c->iq_id[0] = 0;
   if (c->phase == XEP0077__P_BIND) {
-    if (rc) { xep0077__finish(c, rc == XEP0077_ERR_IQ ? XEP0077_ERR_BIND : rc); }
-    else {
+    if (rc) { /* an unbound stream is good for nothing */
+      xep0077__fail(c, rc == XEP0077_ERR_IQ ? XEP0077_ERR_BIND : rc);
+      c->late = 0;
+    } else {
       c->phase = XEP0077__P_READY;
       xep0077__finish(c, 0);
     }
@@ -2224,7 +2278,7 @@ static void xep0077__bind(xep0077 *c)
   int rc;
   c->phase = XEP0077__P_BIND;
   c->jid[0] = 0;
-  if ((rc = xep0077_iq_begin(c, "set", NULL)) == 0) {
+  if ((rc = xep0077__iq_start(c, "set", NULL)) == 0) {
     xep0077_xmlw_start(&c->w, "bind");
     xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_BIND);
     if (c->cfg.resource && *c->cfg.resource) {
@@ -2295,7 +2349,7 @@ static void xep0077__event(xep0077 *c, int ev)
         c->features = 0;
       } else if (!strcmp(p->name, "error")) {
         c->in_stanza = XEP0077__IN_STREAM_ERROR;
-        memset(&c->error, 0, sizeof c->error);
+        if (!c->account_gone) memset(&c->error, 0, sizeof c->error);
       }
     } else if (!strcmp(p->ns, XEP0077__NS_TLS) && c->phase == XEP0077__P_STARTTLS) {
       c->in_stanza = XEP0077__IN_TLS;
@@ -2388,7 +2442,7 @@ static void xep0077__event(xep0077 *c, int ev)
 
   case XEP0077__IN_STREAM_ERROR:
     if (ev == XEP0077_XML_STANZA_END) xep0077__fail(c, XEP0077_ERR_STREAM);
-    else xep0077__error_event(c, ev, 2, XEP0077__NS_STREAMS);
+    else if (!c->account_gone) xep0077__error_event(c, ev, 2, XEP0077__NS_STREAMS);
     return;
 
   case XEP0077__IN_REPLY: {
@@ -2404,6 +2458,7 @@ static void xep0077__event(xep0077 *c, int ev)
     }
     if (ev == XEP0077_XML_STANZA_END) c->iq_id[0] = 0; /* a follow-up may go out */
     if (c->iq_fn) rc = c->iq_fn(c, ev);
+    if (rc > 0) rc = 0; /* only statuses end the call; PENDING is not one */
     if (ev == XEP0077_XML_STANZA_END) {
       if (!rc && c->reply_err) rc = XEP0077_ERR_IQ;
       if (rc == XEP0077_ERR_IQ && c->reg_kind == XEP0077__R_CHANGE) {
@@ -2448,29 +2503,59 @@ XEP0077DEF int xep0077_close_start(xep0077 *c, unsigned long timeout_ms)
   if ((rc = xep0077__op(c, XEP0077__OP_CLOSE, timeout_ms ? timeout_ms : 2000)) != 0) return rc;
   xep0077__out_begin(c);
   xep0077__put(c, "</stream:stream>");
-  xep0077__out_end(c);
   c->phase = XEP0077__P_CLOSING;
+  if (xep0077__out_end(c)) { /* no room to say goodbye: just hang up */
+    xep0077__fail(c, 0);
+    c->late = 0;
+    c->op = XEP0077__OP_NONE;
+    c->status = 0;
+    return 0;
+  }
   return XEP0077_PENDING;
+}
+
+/* Replies that may echo a secret (SASL, and a registration error can carry
+   the submitted password back): not logged, and wiped once read. */
+static int xep0077__secret_reply(const xep0077 *c)
+{
+  return c->phase == XEP0077__P_SASL || c->reg_kind == XEP0077__R_REGISTER ||
+         c->reg_kind == XEP0077__R_CHANGE || c->reg_kind == XEP0077__R_CHANGE_FORM;
+}
+
+/* The parser's memory past what it still needs: text it already handed out. */
+static void xep0077__xml_scrub(xep0077_xml *p)
+{
+  size_t from = (p->flags & XEP0077__F_POP) ? p->frames[p->open - 1].start : p->mark;
+  xep0077__wipe(p->buf + from, p->cap - from);
+}
+
+static void xep0077__tls_step(xep0077 *c)
+{
+  int rc = c->cfg.tls->handshake(c->cfg.tls->ctx);
+  if (rc == 0) {
+    c->tls_active = 1;
+    c->secure = c->cfg.tls->verified(c->cfg.tls->ctx) == 1;
+    xep0077__log(c, XEP0077_LOG_INFO, c->secure ? "TLS verified" : "TLS NOT verified",
+                 c->secure ? 12 : 16);
+    c->features = 0;
+    xep0077__header(c);
+  } else if (rc != XEP0077_WANT_READ && rc != XEP0077_WANT_WRITE) {
+    xep0077__fail(c, rc == XEP0077_ERR_TLS_VERIFY ? rc : XEP0077_ERR_TLS);
+  }
 }
 
 XEP0077DEF int xep0077_poll(xep0077 *c)
 {
-  int rc, ev, rounds;
-  if (c->phase == XEP0077__P_TLS) {
-    rc = c->cfg.tls->handshake(c->cfg.tls->ctx);
-    if (rc == 0) {
-      c->tls_active = 1;
-      c->secure = c->cfg.tls->verified(c->cfg.tls->ctx) == 1;
-      xep0077__log(c, XEP0077_LOG_INFO, c->secure ? "TLS verified" : "TLS NOT verified",
-                   c->secure ? 12 : 16);
-      c->features = 0;
-      xep0077__header(c);
-    } else if (rc != XEP0077_WANT_READ && rc != XEP0077_WANT_WRITE) {
-      xep0077__fail(c, rc == XEP0077_ERR_TLS_VERIFY ? rc : XEP0077_ERR_TLS);
+  int rc, ev = 0, rounds, secret = 0;
+  c->again = 0;
+  /* Bounded work per call, so a game frame stays short whatever arrives. */
+  for (rounds = 0; c->phase != XEP0077__P_IDLE && c->phase != XEP0077__P_CLOSED; rounds++) {
+    if (rounds == 16) { c->again = 1; break; }
+    if (c->phase == XEP0077__P_TLS) { /* also right after <proceed/> */
+      xep0077__tls_step(c);
+      if (c->phase == XEP0077__P_TLS) break; /* waits for the peer */
+      continue;
     }
-  }
-  for (rounds = 0; rounds < 16 && c->phase != XEP0077__P_TLS &&
-                   c->phase != XEP0077__P_IDLE && c->phase != XEP0077__P_CLOSED; rounds++) {
     if ((rc = xep0077__flush(c)) != 0) { xep0077__fail(c, rc); break; }
     if (!xep0077_xml_pending(&c->xml)) {
       int n = xep0077__io_recv(c, c->in, sizeof c->in);
@@ -2480,8 +2565,9 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
         else xep0077__fail(c, n == 0 ? XEP0077_ERR_CLOSED : c->tls_active ? XEP0077_ERR_TLS : XEP0077_ERR_IO);
         break;
       }
-      if (c->phase == XEP0077__P_SASL) {
-        xep0077__log(c, XEP0077_LOG_IN, "[SASL reply not shown]", 22);
+      if (xep0077__secret_reply(c)) {
+        secret = 1;
+        xep0077__log(c, XEP0077_LOG_IN, "[reply not shown: may hold secrets]", 35);
       } else {
         xep0077__log(c, XEP0077_LOG_IN, (const char *)c->in, (size_t)n);
       }
@@ -2495,7 +2581,9 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
       break;
     }
   }
-  if (c->phase != XEP0077__P_CLOSED && (rc = xep0077__flush(c)) != 0) xep0077__fail(c, rc);
+  if (c->phase != XEP0077__P_CLOSED && c->phase != XEP0077__P_TLS &&
+      (rc = xep0077__flush(c)) != 0)
+    xep0077__fail(c, rc);
   if (c->status == XEP0077_PENDING &&
       (long)(c->cfg.now_ms(c->cfg.user) - c->deadline) >= 0 && c->op != XEP0077__OP_NONE) {
     if (c->op == XEP0077__OP_CLOSE) { c->phase = XEP0077__P_CLOSED; xep0077__finish(c, 0); }
@@ -2505,10 +2593,15 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
     if (c->cfg.tls->close) c->cfg.tls->close(c->cfg.tls->ctx);
     c->tls_active = 0;
   }
+  if (secret && !xep0077_xml_pending(&c->xml)) { /* all of it read: forget it */
+    xep0077__wipe(c->in, sizeof c->in);
+    xep0077__xml_scrub(&c->xml);
+  }
   if (c->status == XEP0077_PENDING) return XEP0077_PENDING;
+  if (c->op == XEP0077__OP_NONE) return xep0077__take_late(c); /* reported once */
   if (c->op == XEP0077__OP_LOGIN || c->password) xep0077__sasl_wipe(c);
   c->new_pass = c->old_pass = NULL;
-  c->reg_kind = 0;
+  c->reg_kind = c->remove_sent = 0;
   c->op = XEP0077__OP_NONE;
   rc = c->status;
   c->status = 0;
@@ -2522,7 +2615,7 @@ XEP0077DEF int xep0077_wait(xep0077 *c)
     unsigned long now;
     if (rc != XEP0077_PENDING) return rc;
     now = c->cfg.now_ms(c->cfg.user);
-    if (c->cfg.wait)
+    if (c->cfg.wait && !c->again)
       c->cfg.wait(c->cfg.io, c->out_sent < c->w.len,
                   (long)(c->deadline - now) > 0 ? c->deadline - now : 0);
   }
@@ -2604,7 +2697,7 @@ static const char *xep0077__q_str(xep0077_query *q, const char *s)
 /* XEP-0231 data: decode the base64 pieces as they arrive and hand them on. */
 static void xep0077__q_data(xep0077_query *q, const char *t, size_t n, int last)
 {
-  unsigned char out[96];
+  unsigned char out[96] = {0};
   size_t o = 0, i;
   for (i = 0; i < n; i++) {
     const char *p = t[i] ? strchr(xep0077__b64, t[i]) : NULL;
@@ -2705,9 +2798,10 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
     if (!strcmp(p->name, "registered")) q->registered = 1;
     if (!strcmp(p->name, "remove")) q->remove = 1;
     if (q->nfields >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; return 0; }
-    q->field[q->nfields].name = xep0077__q_str(q, p->name);
+    if (!(q->field[q->nfields].name = xep0077__q_str(q, p->name))) return 0; /* full */
     q->field[q->nfields].set = NULL;
-    q->field[q->nfields++].value = xep0077__q_open(q, d);
+    q->field[q->nfields].value = xep0077__q_open(q, d);
+    if (q->field[q->nfields].value) q->nfields++;
     return 0;
   }
   if (d == 3 && !strcmp(p->ns, XEP0077__NS_DATA) && !strcmp(p->name, "x")) {
@@ -2824,7 +2918,7 @@ XEP0077DEF const char *xep0077_query_get(const xep0077_query *q, const char *nam
 /* Legacy fields that describe the query rather than ask for a value. */
 static int xep0077__q_flag(const char *name)
 {
-  return !strcmp(name, "registered") || !strcmp(name, "remove");
+  return !name || !strcmp(name, "registered") || !strcmp(name, "remove");
 }
 
 XEP0077DEF const char *xep0077_query_missing(const xep0077_query *q)
@@ -2926,11 +3020,12 @@ static int xep0077__reg_begin(xep0077 *c, int kind, const char *type, const char
                               int need_login, int has_secret)
 {
   if (need_login && (!c->authenticated || !c->jid[0])) return XEP0077_ERR_STATE;
+  int rc;
   if (has_secret && !c->secure &&
       !(c->tls_active ? c->cfg.insecure_unverified_tls : c->cfg.insecure_plaintext))
     return XEP0077_ERR_INSECURE;
-  c->reg_kind = kind;
-  return xep0077_iq_begin(c, type, to);
+  if ((rc = xep0077_iq_begin(c, type, to)) == 0) c->reg_kind = kind; /* not before: busy */
+  return rc;
 }
 
 static int xep0077__reg_send(xep0077 *c, xep0077_query *q, unsigned long timeout_ms)
