@@ -46,7 +46,9 @@
 
    OPTIONS (define before including; every size is a compile-time constant)
      XEP0077_STATIC          all functions static
-     XEP0077_ASSERT(x)       default assert(x) from <assert.h>
+     XEP0077_ASSERT(x)       default assert(x) from <assert.h>; firmware should
+                             define its own (newlib's assert pulls in stdio
+                             and malloc) or build with NDEBUG
      XEP0077_XML_MAX_DEPTH   elements open at once, root included    (16)
      XEP0077_XML_MAX_ATTRS   attributes on one element, xmlns excluded (16)
      XEP0077_XML_MAX_NS      namespace declarations in scope at once  (16)
@@ -64,7 +66,12 @@
 
 #ifndef XEP0077DEF
 #ifdef XEP0077_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+/* A private copy need not use every function: no unused-function warnings. */
+#define XEP0077DEF static __attribute__((unused))
+#else
 #define XEP0077DEF static
+#endif
 #else
 #define XEP0077DEF extern
 #endif
@@ -443,8 +450,13 @@ XEP0077DEF int xep0077_close_start(xep0077 *c, unsigned long timeout_ms);
 /* The pump: moves bytes both ways without blocking (when the callbacks don't)
    and advances the operation started last. Returns XEP0077_PENDING while it
    runs, then its result once: 0 or an error status. Call it once per frame or
-   whenever the socket is ready. With no operation running it still answers
-   the server (keepalives, unsolicited IQs) and returns 0. */
+   whenever the socket is ready; if c->again is set, call it again before
+   waiting on the socket. With no operation running it still answers the
+   server (keepalives, unsolicited IQs) and returns 0, or reports a failure
+   that happened meanwhile, once.
+   It never waits for I/O, but it does the CPU work the protocol needs inline:
+   a TLS handshake step, or SCRAM's PBKDF2 (scram_max_iterations bounds it;
+   ~3 ms for 4096 iterations of SHA-1 on a desktop, far more on a Cortex-M). */
 XEP0077DEF int xep0077_poll(xep0077 *c);
 
 /* Lower level, for the registration layer and for callers' own IQs:

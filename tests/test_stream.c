@@ -407,9 +407,9 @@ static void srv_auth(harness *h, const char *t, size_t n)
   {
     char salt64[120];
     b64e(h->salt, h->saltlen, salt64, sizeof salt64);
-    if (h->bad_nonce)
-      snprintf(h->sfirst, sizeof h->sfirst, "r=X%s%s,s=%s,i=%lu", h->cnonce + 1, h->snonce,
-               salt64, h->iter);
+    if (h->bad_nonce) /* first character changed: never equal to the client's */
+      snprintf(h->sfirst, sizeof h->sfirst, "r=%c%s%s,s=%s,i=%lu",
+               h->cnonce[0] == 'X' ? 'Y' : 'X', h->cnonce + 1, h->snonce, salt64, h->iter);
     else
       snprintf(h->sfirst, sizeof h->sfirst, "r=%s%s,s=%s,i=%lu", h->cnonce, h->snonce, salt64,
                h->iter);
