@@ -51,7 +51,8 @@ if [ "$(id -u)" = 0 ]; then
   echo "installing: $missing"
   export DEBIAN_FRONTEND=noninteractive
   # shellcheck disable=SC2086 # one word per package
-  { apt-get update && apt-get install -y $missing; } </dev/null >&2
+  { apt-get update || echo "deps.sh: apt-get update failed; installing from the lists there are" >&2
+    apt-get install -y $missing; } </dev/null >&2
   missing=$(missing_pkgs $missing)
   [ -z "$missing" ] && exit 0
 fi
