@@ -6,7 +6,8 @@
 #                coverage into the committed corpus fuzz/corpus/
 #   make demo    a throwaway prosody on 127.0.0.1, then examples/xmpp-register
 #                through the whole account lifecycle (examples/demo.sh)
-#   make bench   parse speed against expat, then code size (bench/size.sh)
+#   make bench   parse speed against expat, code size (bench/size.sh), then
+#                200 registration lifecycles in one thread (bench/load.sh)
 #   make size    the embedded example for Cortex-M4: code and RAM
 #   make examples  build the three examples for this machine
 #   make clean
@@ -76,6 +77,7 @@ $(B)/fuzz_%: fuzz/fuzz_%.c fuzz/xmlcheck.h xep0077.h
 bench: $(B)/bench_parse
 	$(B)/bench_parse
 	bash bench/size.sh
+	bash bench/load.sh
 
 $(B)/bench_parse: bench/bench_parse.c xep0077.h
 	@mkdir -p $(B)

@@ -274,6 +274,11 @@ build embedded "$CC" $EX -g -DEMBEDDED_HOST_DEMO examples/embedded.c -o "$OUT/em
   run examples bash tests/examples.sh "$OUT"
 check "make demo (xmpp-register through the whole account lifecycle)" bash examples/demo.sh
 
+header "portability: x86-64 gcc/clang, i386, armhf and s390x under qemu, Cortex-M0+/M4, C++11"
+run portability bash tests/portability.sh
+header "static analysis: cppcheck, clang-tidy, symbols, no heap, no globals"
+run static bash tests/static.sh
+
 fuzz parser
 fuzz writer
 
