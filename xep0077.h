@@ -698,25 +698,26 @@ enum {
   XEP0077__C_NAME = 4,   /* ASCII name character except ':' (QName rules apart) */
   XEP0077__C_START = 8,  /* ASCII name start character except ':'             */
   XEP0077__C_WS = 16,    /* XML white space                                    */
-  XEP0077__C_CDATA = 32  /* stops a CDATA run: ] > CR, C0 controls, >= 0x80    */
+  XEP0077__C_CDATA = 32, /* stops a CDATA run: ] > CR, C0 controls, >= 0x80    */
+  XEP0077__C_NONAME = 64 /* stops a name run: all but C_NAME                  */
 };
 static const unsigned char xep0077__cls[256] = {
-  35,35,35,35,35,35,35,35,35,18,18,35,35,51,35,35,
-  35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,
-  16, 0, 2, 0, 0, 0, 3, 2, 0, 0, 0, 0, 0, 4, 4, 0,
-   4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 3, 0,33, 0,
-   0,12,12,12,12,12,12,12,12,12,12,12,12,12,12,12,
-  12,12,12,12,12,12,12,12,12,12,12, 0, 0,33, 0,12,
-   0,12,12,12,12,12,12,12,12,12,12,12,12,12,12,12,
-  12,12,12,12,12,12,12,12,12,12,12, 0, 0, 0, 0, 0,
-  35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,
-  35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,
-  35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,
-  35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,
-  35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,
-  35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,
-  35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,
-  35,35,35,35,35,35,35,35,35,35,35,35,35,35,35,35
+   99, 99, 99, 99, 99, 99, 99, 99, 99, 82, 82, 99, 99,115, 99, 99,
+   99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+   80, 64, 66, 64, 64, 64, 67, 66, 64, 64, 64, 64, 64,  4,  4, 64,
+    4,  4,  4,  4,  4,  4,  4,  4,  4,  4, 64, 64, 67, 64, 97, 64,
+   64, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+   12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 64, 64, 97, 64, 12,
+   64, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+   12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 64, 64, 64, 64, 64,
+   99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+   99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+   99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+   99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+   99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+   99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+   99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+   99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99
 };
 #define XEP0077__IS(c, bit) (xep0077__cls[(unsigned char)(c)] & XEP0077__##bit)
 
@@ -743,6 +744,53 @@ static int xep0077__utf8_step(xep0077__utf8 *u, unsigned c)
     return XEP0077_ERR_XML_UTF8;
   if (u->cp == 0xFFFE || u->cp == 0xFFFF) return XEP0077_ERR_XML_CHAR;
   return 0;
+}
+
+/* The first byte in [s, e) of class stop, or e: the hot loop of every run.
+   Four bytes a round, so the bound is tested once for four. */
+static const unsigned char *xep0077__run(const unsigned char *s, const unsigned char *e,
+                                         unsigned stop)
+{
+  while (e - s >= 4) {
+    if (xep0077__cls[s[0]] & stop) return s;
+    if (xep0077__cls[s[1]] & stop) return s + 1;
+    if (xep0077__cls[s[2]] & stop) return s + 2;
+    if (xep0077__cls[s[3]] & stop) return s + 3;
+    s += 4;
+  }
+  while (s < e && !(xep0077__cls[*s] & stop)) s++;
+  return s;
+}
+
+/* Copy a run of n bytes into d, which has dn bytes free. Most runs are a
+   few bytes: one fixed 8-byte move beats a call to memcpy when both sides
+   have the bytes to spare (those past n are scratch above the token). */
+static void xep0077__put_run(char *d, size_t dn, const unsigned char *r, size_t n,
+                             const unsigned char *e)
+{
+  if (n <= 8 && dn >= 8 && e - r >= 8) memcpy(d, r, 8);
+  else memcpy(d, r, n);
+}
+
+/* Length of the valid, complete sequence whose lead byte (>= 0x80) is at s,
+   or 0: then utf8_step, byte by byte, decides (a sequence split across
+   chunks, or an error it must report at the very byte). Lets the run loops
+   take non-ASCII text without leaving the run. */
+static int xep0077__utf8_seq(const unsigned char *s, const unsigned char *e)
+{
+  unsigned c = s[0], k;
+  unsigned long cp;
+  if (c < 0xC2 || c > 0xF4) return 0;
+  k = c < 0xE0 ? 2u : c < 0xF0 ? 3u : 4u;
+  if ((size_t)(e - s) < k || (s[1] & 0xC0) != 0x80) return 0;
+  if (k == 2) return 2; /* C2..DF: never overlong */
+  if ((s[2] & 0xC0) != 0x80) return 0;
+  cp = (unsigned long)(c & 0x0F) << 12 | (unsigned long)(s[1] & 0x3F) << 6 | (s[2] & 0x3Fu);
+  if (k == 3)
+    return cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF) && cp < 0xFFFE ? 3 : 0;
+  if ((s[3] & 0xC0) != 0x80) return 0;
+  cp = cp << 6 | (s[3] & 0x3Fu); /* F0..F4: bit 3 of the lead is clear */
+  return cp >= 0x10000 && cp <= 0x10FFFF ? 4 : 0;
 }
 
 static size_t xep0077__utf8_put(char *o, unsigned long cp)
@@ -1080,27 +1128,42 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     switch (st) {
     case XEP0077__S_TEXT:
     case XEP0077__S_CDATA: {
-      int cdata = st == XEP0077__S_CDATA;
+      int cdata = st == XEP0077__S_CDATA, k;
+      size_t room;
       if (!p->u8.need) {
         unsigned char stop = cdata ? XEP0077__C_CDATA : XEP0077__C_TEXT;
         if (p->flags & XEP0077__F_CR) {
           p->flags &= ~XEP0077__F_CR;
           if (*s == '\n') { s++; continue; }
         }
-        for (r = s; s < e && !(xep0077__cls[*s] & stop); s++) {}
+        /* A character whose lead byte fits before the reserve is taken
+           whole, as the byte-by-byte path would; not while CDATA holds ']'
+           back, since those are written ahead of it. */
+        room = cdata && p->brackets ? 0 : XEP0077__ROOM(cap, mark);
+        for (r = s;;) {
+          s = xep0077__run(s, e, stop);
+          if (s < e && *s >= 0x80 && (size_t)(s - r) < room &&
+              (k = xep0077__utf8_seq(s, e)) != 0)
+            s += k;
+          else
+            break;
+        }
         if (s != r) {
           if (cdata) /* the ']' held back in case they closed the section */
             while (p->brackets) { b[mark++] = ']'; p->brackets--; }
           p->brackets = 0;
           n = (size_t)(s - r);
-          if (n > XEP0077__ROOM(cap, mark)) { /* fill up, report a piece */
-            n = XEP0077__ROOM(cap, mark);
-            s = r + n;
-            memcpy(b + mark, r, n);
-            mark += n;
-            goto text_piece;
+          room = XEP0077__ROOM(cap, mark);
+          if (n > room) { /* fill up to a character boundary, report a piece */
+            while (room < n && (r[room] & 0xC0) == 0x80) room++;
+            if (room < n) {
+              s = r + room;
+              memcpy(b + mark, r, room);
+              mark += room;
+              goto text_piece;
+            }
           }
-          memcpy(b + mark, r, n);
+          xep0077__put_run(b + mark, cap - mark, r, n, e);
           mark += n;
           if (s >= e) break;
         }
@@ -1227,10 +1290,11 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       p->colon = 0;
       p->nns0 = p->nns;
       st = XEP0077__S_STAG_NAME;
-      continue;
+      goto name;
 
     case XEP0077__S_STAG_NAME:
     case XEP0077__S_ANAME:
+    name:
       c = *s;
       if (c >= 0x80 || p->u8.need) {
         int rc = xep0077__utf8_step(&p->u8, c);
@@ -1238,7 +1302,8 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         n = 1;
         r = s++;
       } else {
-        for (r = s; s < e && XEP0077__IS(*s, C_NAME); s++) {}
+        r = s;
+        s = xep0077__run(s, e, XEP0077__C_NONAME);
         n = (size_t)(s - r);
       }
       if (!n && c == ':') { /* one colon, not first: "prefix:local" */
@@ -1250,9 +1315,11 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       if (n) {
         if (mark - p->nstart + n > p->max_name) XEP0077__FAIL(XEP0077_ERR_XML_NAME_LEN);
         if (n > XEP0077__ROOM(cap, mark)) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
-        memcpy(b + mark, r, n);
+        xep0077__put_run(b + mark, cap - mark, r, n, e);
         mark += n;
-        continue;
+        if (s >= e || *s >= 0x80 || *s == ':' || XEP0077__IS(*s, C_NAME) || p->u8.need)
+          continue;
+        c = *s; /* the usual case: the name ends here, no second pass */
       }
       b[mark++] = 0; /* c ends the name */
       s++;
@@ -1274,14 +1341,21 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
           p->quote = (char)*s++;
           p->vstart = mark;
           st = XEP0077__S_AVAL;
+          if (s < e) goto aval;
         } else st = XEP0077__S_AQ;
       }
       continue;
 
     case XEP0077__S_STAG:
     case XEP0077__S_AFTER_VAL:
+    stag:
       c = *s++;
-      if (XEP0077__IS(c, C_WS)) { st = XEP0077__S_STAG; continue; }
+      if (XEP0077__IS(c, C_WS)) {
+        while (s < e && XEP0077__IS(*s, C_WS)) s++;
+        st = XEP0077__S_STAG;
+        if (s >= e) break;
+        c = *s++;
+      }
       if (c == '>') goto stag_done;
       if (c == '/') { st = XEP0077__S_SLASH; continue; }
       if (st == XEP0077__S_AFTER_VAL || (!XEP0077__IS(c, C_START) && c < 0x80))
@@ -1290,7 +1364,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       p->nstart = mark;
       p->colon = 0;
       st = XEP0077__S_ANAME;
-      continue;
+      goto name;
 
     case XEP0077__S_AEQ:
     case XEP0077__S_AQ:
@@ -1306,16 +1380,28 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
 
     case XEP0077__S_AVAL:
+    aval:
       if (!p->u8.need) {
+        size_t room = XEP0077__ROOM(cap, mark);
+        int k;
         if (p->flags & XEP0077__F_CR) {
           p->flags &= ~XEP0077__F_CR;
           if (*s == '\n') { s++; continue; }
         }
-        for (r = s; s < e && !XEP0077__IS(*s, C_ATTR); s++) {}
+        /* Whole characters, when every byte fits before the reserve: the
+           byte-by-byte path checks the room before each of them. */
+        for (r = s;;) {
+          s = xep0077__run(s, e, XEP0077__C_ATTR);
+          if (s < e && *s >= 0x80 && (k = xep0077__utf8_seq(s, e)) != 0 &&
+              (size_t)(s - r) + (size_t)k <= room)
+            s += k;
+          else
+            break;
+        }
         n = (size_t)(s - r);
         if (n) {
           if (n > XEP0077__ROOM(cap, mark)) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
-          memcpy(b + mark, r, n);
+          xep0077__put_run(b + mark, cap - mark, r, n, e);
           mark += n;
           if (s >= e) break;
         }
@@ -1331,6 +1417,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         b[mark++] = 0;
         if ((rc = xep0077__attr_done(p)) != 0) XEP0077__FAIL(rc);
         st = XEP0077__S_AFTER_VAL;
+        if (s < e) goto stag;
       } else if (c == '\'' || c == '"') {
         b[mark++] = (char)c;
       } else if (c == '&') {
@@ -1389,20 +1476,20 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 
     case XEP0077__S_REF: {
       long cp;
-      c = *s++;
-      if (c != ';') {
+      /* The whole reference in one round when the chunk holds it. */
+      while ((c = *s++) != ';') {
         if (c == '0' && p->refpos && p->ref[0] == '#' &&
             (p->refpos == 1 || (p->refpos == 2 && p->ref[1] == 'x'))) {
           p->flags |= XEP0077__F_ZERO; /* leading zeros: valid, and unbounded */
-          continue;
+        } else {
+          if (p->refpos == 1 && c == 'x' && p->ref[0] == '#' && (p->flags & XEP0077__F_ZERO))
+            XEP0077__FAIL(XEP0077_ERR_XML_ENTITY); /* "&#0x..." */
+          if (p->refpos >= sizeof p->ref || c == ':' ||
+              !(XEP0077__IS(c, C_NAME) || (c == '#' && p->refpos == 0)))
+            XEP0077__FAIL(XEP0077_ERR_XML_ENTITY);
+          p->ref[p->refpos++] = (char)c;
         }
-        if (p->refpos == 1 && c == 'x' && p->ref[0] == '#' && (p->flags & XEP0077__F_ZERO))
-          XEP0077__FAIL(XEP0077_ERR_XML_ENTITY); /* "&#0x..." */
-        if (p->refpos >= sizeof p->ref || c == ':' ||
-            !(XEP0077__IS(c, C_NAME) || (c == '#' && p->refpos == 0)))
-          XEP0077__FAIL(XEP0077_ERR_XML_ENTITY);
-        p->ref[p->refpos++] = (char)c;
-        continue;
+        if (s >= e) goto exhausted;
       }
       if ((p->flags & XEP0077__F_ZERO) && p->refpos == 1) p->ref[p->refpos++] = '0';
       p->flags &= ~XEP0077__F_ZERO;
@@ -1460,6 +1547,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     }
     break; /* a "break" inside the switch means: input exhausted */
   }
+exhausted:
   if (s < p->in_end && ev == XEP0077_XML_NEED_MORE) ev = XEP0077_ERR_XML_STANZA_SIZE;
   goto out;
 
