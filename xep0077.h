@@ -46,6 +46,8 @@
 
    OPTIONS (define before including; every size is a compile-time constant)
      XEP0077_STATIC          all functions static
+     XEP0077_SMALL           less code, slower parser (default under -Os);
+                             XEP0077_FAST keeps the fast parser at -Os
      XEP0077_ASSERT(x)       default assert(x) from <assert.h>; firmware should
                              define its own (newlib's assert pulls in stdio
                              and malloc) or build with NDEBUG
@@ -75,6 +77,14 @@
 #else
 #define XEP0077DEF extern
 #endif
+#endif
+
+/* XEP0077_SMALL trades the parser's speed paths (four-bytes-a-round scans,
+   whole UTF-8 characters per step, tag shortcuts, inlined helpers) for less
+   code; events and errors are the same either way. On by default when the
+   compiler optimises for size (-Os); XEP0077_FAST keeps the speed paths. */
+#if !defined(XEP0077_SMALL) && !defined(XEP0077_FAST) && defined(__OPTIMIZE_SIZE__)
+#define XEP0077_SMALL
 #endif
 
 #ifndef XEP0077_XML_MAX_DEPTH
@@ -151,7 +161,7 @@ extern "C" {
   X(ERR_REDIRECT,        -70, "register out of band at the query's oob_url")
 
 typedef enum xep0077_status {
-#define XEP0077__ENUM(name, value, msg) XEP0077_##name = value,
+#define XEP0077__ENUM(name, value, msg) XEP0077_##name = (value),
   XEP0077__STATUS_LIST(XEP0077__ENUM)
 #undef XEP0077__ENUM
   XEP0077__STATUS_END = -127
@@ -184,8 +194,9 @@ typedef struct xep0077_xml_attribute {
 } xep0077_xml_attribute;
 
 typedef struct xep0077__utf8 { /* a UTF-8 sequence in progress */
-  int need;
-  unsigned long cp, min;
+  int need;                /* its length while open, 0 when none is       */
+  int len;                 /* bytes of it collected so far                */
+  unsigned char b[4];
 } xep0077__utf8;
 
 typedef struct xep0077_xml_frame {
@@ -667,6 +678,17 @@ XEP0077DEF void xep0077_mbedtls_free(xep0077_mbedtls *t);
 #define XEP0077_ASSERT(x) assert(x)
 #endif
 
+/* Kept out of line when optimising for size: rare paths of the parser's
+   one big switch (references, attributes, the XML declaration) and helpers
+   called from many places, whose inlined copies cost more code than their
+   calls. At -O2 and up the compiler decides, as inlining the parser's is
+   measurably faster there (bench/bench_parse.c). */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(XEP0077_SMALL)
+#define XEP0077__COLD __attribute__((noinline))
+#else
+#define XEP0077__COLD
+#endif
+
 /* ---- Status catalogue -------------------------------------------------- */
 XEP0077DEF const char *xep0077_strerror(int status)
 {
@@ -724,33 +746,12 @@ static const unsigned char xep0077__cls[256] = {
 static const char xep0077__ns_xml[] = "http://www.w3.org/XML/1998/namespace";
 static const char xep0077__ns_xmlns[] = "http://www.w3.org/2000/xmlns/";
 
-/* Feed one byte >= 0x80, or any byte while a sequence is open. Rejects what
-   RFC 3629 forbids (overlongs, surrogates, > U+10FFFF) and the two
-   non-characters XML excludes. Returns 0 or a status. */
-static int xep0077__utf8_step(xep0077__utf8 *u, unsigned c)
-{
-  if (u->need == 0) {
-    if (c < 0x80) return 0;
-    if (c < 0xC2 || c > 0xF4) return XEP0077_ERR_XML_UTF8;
-    u->need = c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
-    u->min = u->need == 1 ? 0x80 : u->need == 2 ? 0x800 : 0x10000;
-    u->cp = c & (0x3Fu >> u->need);
-    return 0;
-  }
-  if ((c & 0xC0) != 0x80) return XEP0077_ERR_XML_UTF8;
-  u->cp = (u->cp << 6) | (c & 0x3F);
-  if (--u->need) return 0;
-  if (u->cp < u->min || u->cp > 0x10FFFF || (u->cp >= 0xD800 && u->cp <= 0xDFFF))
-    return XEP0077_ERR_XML_UTF8;
-  if (u->cp == 0xFFFE || u->cp == 0xFFFF) return XEP0077_ERR_XML_CHAR;
-  return 0;
-}
-
 /* The first byte in [s, e) of class stop, or e: the hot loop of every run.
    Four bytes a round, so the bound is tested once for four. */
 static const unsigned char *xep0077__run(const unsigned char *s, const unsigned char *e,
                                          unsigned stop)
 {
+#ifndef XEP0077_SMALL /* the unrolled rounds are speed bought with code */
   while (e - s >= 4) {
     if (xep0077__cls[s[0]] & stop) return s;
     if (xep0077__cls[s[1]] & stop) return s + 1;
@@ -758,6 +759,7 @@ static const unsigned char *xep0077__run(const unsigned char *s, const unsigned 
     if (xep0077__cls[s[3]] & stop) return s + 3;
     s += 4;
   }
+#endif
   while (s < e && !(xep0077__cls[*s] & stop)) s++;
   return s;
 }
@@ -768,8 +770,14 @@ static const unsigned char *xep0077__run(const unsigned char *s, const unsigned 
 static void xep0077__put_run(char *d, size_t dn, const unsigned char *r, size_t n,
                              const unsigned char *e)
 {
+#ifdef XEP0077_SMALL /* the fixed move is speed bought with code */
+  (void)dn;
+  (void)e;
+  memcpy(d, r, n);
+#else
   if (n <= 8 && dn >= 8 && e - r >= 8) memcpy(d, r, 8);
   else memcpy(d, r, n);
+#endif
 }
 
 /* Length of the valid, complete sequence whose lead byte (>= 0x80) is at s,
@@ -793,21 +801,39 @@ static int xep0077__utf8_seq(const unsigned char *s, const unsigned char *e)
   return cp >= 0x10000 && cp <= 0x10FFFF ? 4 : 0;
 }
 
-static size_t xep0077__utf8_put(char *o, unsigned long cp)
+/* Feed one byte >= 0x80, or any byte while a sequence is open: the path
+   for a character split across chunks, or a bad one whose error must point
+   at the very byte. A bad lead or continuation byte fails at once; the
+   complete sequence is judged by utf8_seq, so both paths accept exactly the
+   same (RFC 3629 without the two non-characters XML excludes). Returns 0 or
+   a status. */
+static int xep0077__utf8_step(xep0077__utf8 *u, unsigned c)
 {
-  if (cp < 0x80) { o[0] = (char)cp; return 1; }
-  if (cp < 0x800) {
-    o[0] = (char)(0xC0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 0x3F));
-    return 2;
+  if (!u->need) {
+    if (c < 0x80) return 0;
+    if (c < 0xC2 || c > 0xF4) return XEP0077_ERR_XML_UTF8;
+    u->need = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    u->len = 0;
+  } else if ((c & 0xC0) != 0x80) {
+    return XEP0077_ERR_XML_UTF8;
   }
-  if (cp < 0x10000) {
-    o[0] = (char)(0xE0 | (cp >> 12)); o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[2] = (char)(0x80 | (cp & 0x3F));
-    return 3;
-  }
-  o[0] = (char)(0xF0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-  o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F));
-  return 4;
+  u->b[u->len++] = (unsigned char)c;
+  if (u->len < u->need) return 0;
+  u->need = 0;
+  if (xep0077__utf8_seq(u->b, u->b + u->len)) return 0;
+  /* EF BF BE/BF is well formed, but U+FFFE and U+FFFF are not characters */
+  return u->b[0] == 0xEF && u->b[1] == 0xBF && u->b[2] >= 0xBE ? XEP0077_ERR_XML_CHAR
+                                                             : XEP0077_ERR_XML_UTF8;
+}
+
+/* Encode cp (a valid XML character) at o; returns its length. */
+XEP0077__COLD static size_t xep0077__utf8_put(char *o, unsigned long cp)
+{
+  size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4, i;
+  if (n == 1) { o[0] = (char)cp; return 1; }
+  for (i = n; --i > 0; cp >>= 6) o[i] = (char)(0x80 | (cp & 0x3F));
+  o[0] = (char)(((0xF00u >> n) & 0xF0) | cp); /* lead: n one bits, then the rest */
+  return n;
 }
 
 /* ---- 1. XML pull parser --------------------------------------------------
@@ -926,7 +952,7 @@ static int xep0077__qname(const char *q)
 /* An attribute value closed: buf[nstart] holds "qname\0value\0". A namespace
    declaration is bound now (it may follow its first use in the same tag, so
    prefixes are resolved when the tag ends); anything else joins attr[]. */
-static int xep0077__attr_done(xep0077_xml *p)
+XEP0077__COLD static int xep0077__attr_done(xep0077_xml *p)
 {
   char *b = p->buf, *r = b + p->nstart, *v = b + p->vstart;
   int k, maxa = p->max_attrs < XEP0077_XML_MAX_ATTRS ? p->max_attrs : XEP0077_XML_MAX_ATTRS;
@@ -1017,7 +1043,7 @@ static int xep0077__end_event(xep0077_xml *p)
 }
 
 /* "&...;" without the delimiters: the code point, or -1. */
-static long xep0077__ref(const char *r, unsigned n)
+XEP0077__COLD static long xep0077__ref(const char *r, unsigned n)
 {
   static const char *const names[5] = {"lt", "gt", "amp", "apos", "quot"};
   static const char chars[5] = {'<', '>', '&', '\'', '"'};
@@ -1088,6 +1114,37 @@ static int xep0077__xmldecl(const char *d)
   }
 }
 
+/* One byte of what follows "<?" at the very start: only "xml", white
+   space, then the declaration up to "?>". A PI is legal once per stream at
+   most, so it gets a byte-at-a-time path of its own, away from the hot
+   switch. Reads and updates p->mark. Returns the next state, or an error
+   status (< 0). */
+XEP0077__COLD static int xep0077__decl_byte(xep0077_xml *p, int st, unsigned c)
+{
+  char *b = p->buf;
+  size_t mark = p->mark;
+  if (st == XEP0077__S_PI) {
+    if (p->refpos < 3 && c == (unsigned char)"xml"[p->refpos]) { p->refpos++; return st; }
+    if (p->refpos != 3 || !XEP0077__IS(c, C_WS))
+      return p->refpos == 3 && c == '?' ? XEP0077_ERR_XML_XMLDECL : XEP0077_ERR_XML_PI;
+    p->tok = p->mark = p->top;
+    return XEP0077__S_XMLDECL;
+  }
+  if (c == '>' && mark > p->tok && b[mark - 1] == '?') {
+    b[mark - 1] = 0;
+    if (!xep0077__xmldecl(b + p->tok)) return XEP0077_ERR_XML_XMLDECL;
+    p->mark = p->top;
+    p->flags &= ~XEP0077__F_DOCSTART;
+    return XEP0077__S_DOC;
+  }
+  if (mark - p->tok >= 128 || c >= 0x80 || (c < 0x20 && !XEP0077__IS(c, C_WS)))
+    return XEP0077_ERR_XML_XMLDECL;
+  if (p->cap - mark <= XEP0077__RESERVE) return XEP0077_ERR_XML_BUFFER;
+  b[mark] = (char)c;
+  p->mark = mark + 1;
+  return st;
+}
+
 XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 {
   const unsigned char *s, *s0, *e, *cnt, *r;
@@ -1128,7 +1185,11 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     switch (st) {
     case XEP0077__S_TEXT:
     case XEP0077__S_CDATA: {
+#ifdef XEP0077_SMALL
+      int cdata = st == XEP0077__S_CDATA;
+#else
       int cdata = st == XEP0077__S_CDATA, k;
+#endif
       size_t room;
       if (!p->u8.need) {
         unsigned char stop = cdata ? XEP0077__C_CDATA : XEP0077__C_TEXT;
@@ -1136,6 +1197,10 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
           p->flags &= ~XEP0077__F_CR;
           if (*s == '\n') { s++; continue; }
         }
+#ifdef XEP0077_SMALL /* non-ASCII goes byte by byte, through utf8_step */
+        r = s;
+        s = xep0077__run(s, e, stop);
+#else
         /* A character whose lead byte fits before the reserve is taken
            whole, as the byte-by-byte path would; not while CDATA holds ']'
            back, since those are written ahead of it. */
@@ -1148,6 +1213,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
           else
             break;
         }
+#endif
         if (s != r) {
           if (cdata) /* the ']' held back in case they closed the section */
             while (p->brackets) { b[mark++] = ']'; p->brackets--; }
@@ -1317,9 +1383,13 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         if (n > XEP0077__ROOM(cap, mark)) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
         xep0077__put_run(b + mark, cap - mark, r, n, e);
         mark += n;
+#ifndef XEP0077_SMALL /* shortcuts below: speed bought with code */
         if (s >= e || *s >= 0x80 || *s == ':' || XEP0077__IS(*s, C_NAME) || p->u8.need)
           continue;
         c = *s; /* the usual case: the name ends here, no second pass */
+#else
+        continue;
+#endif
       }
       b[mark++] = 0; /* c ends the name */
       s++;
@@ -1337,24 +1407,33 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       } else {
         if (XEP0077__IS(c, C_WS)) st = XEP0077__S_AEQ;
         else if (c != '=') XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
+#ifndef XEP0077_SMALL
         else if (s < e && (*s == '\'' || *s == '"')) { /* the usual a='v' */
           p->quote = (char)*s++;
           p->vstart = mark;
           st = XEP0077__S_AVAL;
           if (s < e) goto aval;
-        } else st = XEP0077__S_AQ;
+        }
+#endif
+        else st = XEP0077__S_AQ;
       }
       continue;
 
     case XEP0077__S_STAG:
     case XEP0077__S_AFTER_VAL:
+#ifndef XEP0077_SMALL
     stag:
+#endif
       c = *s++;
       if (XEP0077__IS(c, C_WS)) {
-        while (s < e && XEP0077__IS(*s, C_WS)) s++;
         st = XEP0077__S_STAG;
+#ifdef XEP0077_SMALL
+        continue;
+#else
+        while (s < e && XEP0077__IS(*s, C_WS)) s++;
         if (s >= e) break;
         c = *s++;
+#endif
       }
       if (c == '>') goto stag_done;
       if (c == '/') { st = XEP0077__S_SLASH; continue; }
@@ -1380,14 +1459,22 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
 
     case XEP0077__S_AVAL:
+#ifndef XEP0077_SMALL
     aval:
+#endif
       if (!p->u8.need) {
+#ifndef XEP0077_SMALL
         size_t room = XEP0077__ROOM(cap, mark);
         int k;
+#endif
         if (p->flags & XEP0077__F_CR) {
           p->flags &= ~XEP0077__F_CR;
           if (*s == '\n') { s++; continue; }
         }
+#ifdef XEP0077_SMALL /* non-ASCII goes byte by byte, through utf8_step */
+        r = s;
+        s = xep0077__run(s, e, XEP0077__C_ATTR);
+#else
         /* Whole characters, when every byte fits before the reserve: the
            byte-by-byte path checks the room before each of them. */
         for (r = s;;) {
@@ -1398,6 +1485,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
           else
             break;
         }
+#endif
         n = (size_t)(s - r);
         if (n) {
           if (n > XEP0077__ROOM(cap, mark)) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
@@ -1417,7 +1505,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         b[mark++] = 0;
         if ((rc = xep0077__attr_done(p)) != 0) XEP0077__FAIL(rc);
         st = XEP0077__S_AFTER_VAL;
+#ifndef XEP0077_SMALL
         if (s < e) goto stag;
+#endif
       } else if (c == '\'' || c == '"') {
         b[mark++] = (char)c;
       } else if (c == '&') {
@@ -1515,31 +1605,16 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       if (++p->qpos == 7) { st = XEP0077__S_CDATA; p->brackets = 0; }
       continue;
 
-    case XEP0077__S_PI: /* after "<?" at the very start: only "xml" may follow */
-      c = *s++;
-      if (p->refpos < 3 && c == (unsigned char)"xml"[p->refpos]) { p->refpos++; continue; }
-      if (p->refpos == 3 && XEP0077__IS(c, C_WS)) {
-        p->tok = mark = p->top;
-        st = XEP0077__S_XMLDECL;
-        continue;
-      }
-      XEP0077__FAIL(p->refpos == 3 && c == '?' ? XEP0077_ERR_XML_XMLDECL : XEP0077_ERR_XML_PI);
-
-    case XEP0077__S_XMLDECL:
-      c = *s++;
-      if (c == '>' && mark > p->tok && b[mark - 1] == '?') {
-        b[mark - 1] = 0;
-        if (!xep0077__xmldecl(b + p->tok)) XEP0077__FAIL(XEP0077_ERR_XML_XMLDECL);
-        mark = p->top;
-        p->flags &= ~XEP0077__F_DOCSTART;
-        st = XEP0077__S_DOC;
-        continue;
-      }
-      if (mark - p->tok >= 128 || c >= 0x80 || (c < 0x20 && !XEP0077__IS(c, C_WS)))
-        XEP0077__FAIL(XEP0077_ERR_XML_XMLDECL);
-      if (cap - mark <= XEP0077__RESERVE) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
-      b[mark++] = (char)c;
+    case XEP0077__S_PI:
+    case XEP0077__S_XMLDECL: {
+      int rc;
+      p->mark = mark;
+      rc = xep0077__decl_byte(p, st, *s++);
+      if (rc < 0) XEP0077__FAIL(rc);
+      mark = p->mark;
+      st = rc;
       continue;
+    }
 
     default:
       XEP0077_ASSERT(0);
@@ -1601,15 +1676,18 @@ static int xep0077__w_put(xep0077_xmlw *w, const char *s, size_t n)
 /* User text must be valid UTF-8 without the characters XML forbids. */
 static int xep0077__w_valid(const char *s, size_t n)
 {
-  xep0077__utf8 u;
-  size_t i;
-  u.need = 0;
-  for (i = 0; i < n; i++) {
-    unsigned c = (unsigned char)s[i];
-    if (c < 0x20 && !XEP0077__IS(c, C_WS)) return 0;
-    if ((c >= 0x80 || u.need) && xep0077__utf8_step(&u, c)) return 0;
+  const unsigned char *u = (const unsigned char *)s, *e = u + n;
+  int k;
+  while (u < e) {
+    if (*u >= 0x80) {
+      if ((k = xep0077__utf8_seq(u, e)) == 0) return 0;
+      u += k;
+    } else {
+      if (*u < 0x20 && !XEP0077__IS(*u, C_WS)) return 0;
+      u++;
+    }
   }
-  return u.need == 0;
+  return 1;
 }
 
 /* An ASCII QName: what XMPP uses, and all the writer accepts. */
@@ -1630,24 +1708,19 @@ static int xep0077__w_escaped(xep0077_xmlw *w, const char *s, size_t n, int attr
   if (w->err) return w->err;
   if (!xep0077__w_valid(s, n)) return w->err = XEP0077_ERR_XMLW_INPUT;
   while (i < n) {
-    const char *esc;
+    /* The escape of special[k] is the k-th ';'-ended entry of escapes. */
+    static const char special[] = "&<>\"'\t\n\r",
+                      escapes[] = "&amp;&lt;&gt;&quot;&apos;&#9;&#10;&#13;";
+    const char *esc = escapes, *k;
     for (j = i; j < n && !(xep0077__cls[(unsigned char)s[j]] & stop); j++) {}
     xep0077__w_put(w, s + i, j - i);
     if (j == n) break;
-    switch (s[j]) {
-    case '&': esc = "&amp;"; break;
-    case '<': esc = "&lt;"; break;
-    case '>': esc = "&gt;"; break;
-    case '"': esc = "&quot;"; break;
-    case '\'': esc = "&apos;"; break;
-    case '\t': esc = "&#9;"; break;
-    case '\n': esc = "&#10;"; break;
-    case '\r': esc = "&#13;"; break;
-    default: esc = NULL; break; /* ']' in text, UTF-8 bytes: as they are */
-    }
-    if (esc) xep0077__w_put(w, esc, strlen(esc));
-    else xep0077__w_put(w, s + j, 1);
     i = j + 1;
+    /* ']' in text and UTF-8 bytes go out as they are; the NUL test only
+       keeps strchr off the terminator (w_valid has refused NUL already). */
+    if (!s[j] || !(k = strchr(special, s[j]))) { xep0077__w_put(w, s + j, 1); continue; }
+    for (; k > special; k--) esc = strchr(esc, ';') + 1;
+    xep0077__w_put(w, esc, (size_t)(strchr(esc, ';') - esc) + 1);
   }
   return w->err;
 }
@@ -1808,6 +1881,27 @@ static long xep0077__b64_dec(const char *in, size_t n, unsigned char *out, size_
   return (long)o;
 }
 
+/* The element just reported is ns:name. One call instead of two compares at
+   each of the many places that ask. */
+static int xep0077__elem(const xep0077_xml *p, const char *ns, const char *name)
+{
+  return !strcmp(p->name, name) && !strcmp(p->ns, ns);
+}
+
+/* An attribute of the current element; XMPP's own are unqualified. */
+static const char *xep0077__attr(const xep0077_xml *p, const char *name)
+{
+  return xep0077_xml_attr(p, "", name);
+}
+
+/* The decimal digits at the start of s (may be NULL) appended to v, until
+   v reaches lim: a bounded parse of the numeric attributes. */
+static int xep0077__digits(const char *s, int v, int lim)
+{
+  for (; s && *s >= '0' && *s <= '9' && v < lim; s++) v = v * 10 + (*s - '0');
+  return v;
+}
+
 static int xep0077__streq_ci(const char *a, const char *b)
 {
   for (; *a && *b; a++, b++) {
@@ -1833,7 +1927,7 @@ static void xep0077__log(xep0077 *c, int dir, const char *s, size_t n)
 
 /* -- output: one stanza at a time is appended to out[] and logged, with the
    ranges written by xep0077__put_secret shown as "***". */
-static void xep0077__out_begin(xep0077 *c)
+XEP0077__COLD static void xep0077__out_begin(xep0077 *c)
 {
   c->w.err = 0;
   c->log_from = c->w.len;
@@ -1918,7 +2012,7 @@ static int xep0077__flush(xep0077 *c)
   return 0;
 }
 
-static void xep0077__finish(xep0077 *c, int status)
+XEP0077__COLD static void xep0077__finish(xep0077 *c, int status)
 {
   if (c->status == XEP0077_PENDING) c->status = status;
 }
@@ -2067,7 +2161,7 @@ static int xep0077__sasl_auth(xep0077 *c)
     memcpy(raw + 1, c->username, ul);
     raw[ul + 1] = 0;
     memcpy(raw + ul + 2, c->password, pl);
-    n = xep0077__b64_enc(raw, ul + pl + 2, b64);
+    xep0077__b64_enc(raw, ul + pl + 2, b64);
     xep0077__wipe(raw, ul + pl + 2);
     mech = "PLAIN";
   }
@@ -2252,7 +2346,7 @@ static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
   /* A fresh id per request: a sequence number mixed so ids don't repeat
      across connections made in the same millisecond. */
   v = ++c->iq_seq * 2654435761ul + c->cfg.now_ms(c->cfg.user);
-  for (i = 0; i < 8; i++, v >>= 4) id[i] = xep0077__b64[(v & 15) + 26 * (i & 1)];
+  for (i = 0; i < 8; i++, v >>= 4) id[i] = xep0077__b64[(v & 15) + (i & 1 ? 26u : 0u)];
   id[8] = 0;
   xep0077__out_begin(c);
   xep0077_xmlw_start(&c->w, "iq");
@@ -2345,7 +2439,7 @@ static void xep0077__bind(xep0077 *c);
 static int xep0077__change_form(xep0077 *c, xep0077_query *q);
 
 /* The reply to the IQ we sent has ended: complete the operation. */
-static void xep0077__reply_done(xep0077 *c, int rc)
+XEP0077__COLD static void xep0077__reply_done(xep0077 *c, int rc)
 {
   c->iq_id[0] = 0;
   if (c->phase == XEP0077__P_BIND) {
@@ -2420,7 +2514,7 @@ static void xep0077__event(xep0077 *c, int ev)
 {
   xep0077_xml *p = &c->xml;
   if (ev == XEP0077_XML_START && p->depth == 0) { /* the server's stream header */
-    const char *v = xep0077_xml_attr(p, "", "version");
+    const char *v = xep0077__attr(p, "version");
     if (strcmp(p->name, "stream") || strcmp(p->ns, XEP0077__NS_STREAM) || !v || v[0] < '1') {
       xep0077__fail(c, XEP0077_ERR_PROTOCOL);
       return;
@@ -2438,7 +2532,7 @@ static void xep0077__event(xep0077 *c, int ev)
     return;
   }
   if (ev == XEP0077_XML_START && p->depth == 1) {
-    const char *type = xep0077_xml_attr(p, "", "type");
+    const char *type = xep0077__attr(p, "type");
     c->in_stanza = XEP0077__IN_IGNORE;
     c->acc_len = 0;
     c->saw_text = 0;
@@ -2456,9 +2550,9 @@ static void xep0077__event(xep0077 *c, int ev)
     } else if (!strcmp(p->ns, XEP0077__NS_SASL) && c->phase == XEP0077__P_SASL) {
       c->in_stanza = XEP0077__IN_SASL;
       memset(&c->error, 0, sizeof c->error);
-    } else if (!strcmp(p->name, "iq") && !strcmp(p->ns, "jabber:client") && type) {
-      const char *id = xep0077_xml_attr(p, "", "id");
-      const char *from = xep0077_xml_attr(p, "", "from");
+    } else if (xep0077__elem(p, "jabber:client", "iq") && type) {
+      const char *id = xep0077__attr(p, "id");
+      const char *from = xep0077__attr(p, "from");
       if ((!strcmp(type, "result") || !strcmp(type, "error")) && c->iq_id[0] && id &&
           !strcmp(id, c->iq_id) && xep0077__reply_from_ok(c, from)) {
         c->in_stanza = XEP0077__IN_REPLY;
@@ -2476,11 +2570,11 @@ static void xep0077__event(xep0077 *c, int ev)
   switch (c->in_stanza) {
   case XEP0077__IN_FEATURES:
     if (ev == XEP0077_XML_START && p->depth == 2) {
-      if (!strcmp(p->name, "starttls") && !strcmp(p->ns, XEP0077__NS_TLS))
+      if (xep0077__elem(p, XEP0077__NS_TLS, "starttls"))
         c->features |= XEP0077__FT_STARTTLS;
-      else if (!strcmp(p->name, "bind") && !strcmp(p->ns, XEP0077__NS_BIND))
+      else if (xep0077__elem(p, XEP0077__NS_BIND, "bind"))
         c->features |= XEP0077__FT_BIND;
-      else if (!strcmp(p->name, "register") && !strcmp(p->ns, "http://jabber.org/features/iq-register"))
+      else if (xep0077__elem(p, "http://jabber.org/features/iq-register", "register"))
         c->features |= XEP0077__FT_REGISTER;
     } else if (ev == XEP0077_XML_START && p->depth == 3 && !strcmp(p->name, "mechanism") &&
                !strcmp(p->ns, XEP0077__NS_SASL)) {
@@ -2549,10 +2643,9 @@ static void xep0077__event(xep0077 *c, int ev)
     int rc = 0;
     if (c->reply_err) { /* type='error': <error type code> and its condition */
       if (ev == XEP0077_XML_START && p->depth == 2 && !strcmp(p->name, "error")) {
-        const char *t = xep0077_xml_attr(p, "", "type"), *code = xep0077_xml_attr(p, "", "code");
+        const char *t = xep0077__attr(p, "type"), *code = xep0077__attr(p, "code");
         if (t) xep0077__copy(c->error.type, sizeof c->error.type, t, strlen(t));
-        for (c->error.code = 0; code && *code >= '0' && *code <= '9' && c->error.code < 10000; code++)
-          c->error.code = c->error.code * 10 + (*code - '0');
+        c->error.code = xep0077__digits(code, 0, 10000);
       }
       xep0077__error_event(c, ev, 3, XEP0077__NS_STANZAS);
     }
@@ -2881,9 +2974,9 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
     return 0;
   }
   if (q->open) return 0; /* markup inside a text field: not ours */
-  if (!strcmp(p->ns, XEP0077__NS_BOB) && !strcmp(p->name, "data")) {
-    q->data_cid = xep0077__q_str(q, xep0077_xml_attr(p, "", "cid"));
-    q->data_type = xep0077__q_str(q, xep0077_xml_attr(p, "", "type"));
+  if (xep0077__elem(p, XEP0077__NS_BOB, "data")) {
+    q->data_cid = xep0077__q_str(q, xep0077__attr(p, "cid"));
+    q->data_type = xep0077__q_str(q, xep0077__attr(p, "type"));
     q->b64acc = 0;
     q->b64bits = q->data_skip = 0;
     q->text_kind = XEP0077__K_DATA;
@@ -2904,7 +2997,7 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
     if (q->field[q->nfields].value) q->nfields++;
     return 0;
   }
-  if (d == 3 && !strcmp(p->ns, XEP0077__NS_DATA) && !strcmp(p->name, "x")) {
+  if (d == 3 && xep0077__elem(p, XEP0077__NS_DATA, "x")) {
     if (!q->form_depth) {
       q->form_present = 1;
       q->form_depth = d;
@@ -2928,9 +3021,9 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
       f = &q->form[q->nform];
       memset(f, 0, sizeof *f);
       q->cur_field = q->nform++;
-      f->var = xep0077__q_str(q, xep0077_xml_attr(p, "", "var"));
-      f->type = xep0077__q_str(q, xep0077_xml_attr(p, "", "type"));
-      f->label = xep0077__q_str(q, xep0077_xml_attr(p, "", "label"));
+      f->var = xep0077__q_str(q, xep0077__attr(p, "var"));
+      f->type = xep0077__q_str(q, xep0077__attr(p, "type"));
+      f->label = xep0077__q_str(q, xep0077__attr(p, "label"));
     }
     return 0;
   }
@@ -2941,23 +3034,21 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
       it->text = xep0077__q_open(q, d);
     else if (!strcmp(p->name, "option") &&
              (it = xep0077__q_item(q, XEP0077_ITEM_OPTION, &f->noptions))) {
-      it->label = xep0077__q_str(q, xep0077_xml_attr(p, "", "label"));
+      it->label = xep0077__q_str(q, xep0077__attr(p, "label"));
       q->last_option = q->nitems - 1;
     } else if (!strcmp(p->name, "required")) f->required = 1;
     else if (!strcmp(p->name, "desc") && !f->desc) f->desc = xep0077__q_open(q, d);
-  } else if (d == fd + 2 && !strcmp(p->ns, XEP0077__NS_MEDIA) && !strcmp(p->name, "media")) {
-    const char *w = xep0077_xml_attr(p, "", "width"), *h = xep0077_xml_attr(p, "", "height");
-    for (; w && *w >= '0' && *w <= '9' && f->media_width < 100000; w++)
-      f->media_width = f->media_width * 10 + (*w - '0');
-    for (; h && *h >= '0' && *h <= '9' && f->media_height < 100000; h++)
-      f->media_height = f->media_height * 10 + (*h - '0');
-  } else if (d == fd + 3 && !strcmp(p->ns, XEP0077__NS_DATA) && !strcmp(p->name, "value") &&
+  } else if (d == fd + 2 && xep0077__elem(p, XEP0077__NS_MEDIA, "media")) {
+    const char *w = xep0077__attr(p, "width"), *h = xep0077__attr(p, "height");
+    f->media_width = xep0077__digits(w, f->media_width, 100000);
+    f->media_height = xep0077__digits(h, f->media_height, 100000);
+  } else if (d == fd + 3 && xep0077__elem(p, XEP0077__NS_DATA, "value") &&
              q->last_option >= 0) {
     q->item[q->last_option].text = xep0077__q_open(q, d);
     q->last_option = -1;
-  } else if (d == fd + 3 && !strcmp(p->ns, XEP0077__NS_MEDIA) && !strcmp(p->name, "uri") &&
+  } else if (d == fd + 3 && xep0077__elem(p, XEP0077__NS_MEDIA, "uri") &&
              (it = xep0077__q_item(q, XEP0077_ITEM_URI, &f->nuris))) {
-    it->label = xep0077__q_str(q, xep0077_xml_attr(p, "", "type"));
+    it->label = xep0077__q_str(q, xep0077__attr(p, "type"));
     it->text = xep0077__q_open(q, d);
   }
   return 0;

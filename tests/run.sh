@@ -274,6 +274,19 @@ build embedded "$CC" $EX -g -DEMBEDDED_HOST_DEMO examples/embedded.c -o "$OUT/em
   run examples bash tests/examples.sh "$OUT"
 check "make demo (xmpp-register through the whole account lifecycle)" bash examples/demo.sh
 
+# XEP0077_SMALL (the default under -Os) compiles a different parser path:
+# the same suites must pass with it.
+header "XEP0077_SMALL: test_xml, diff_expat, test_stream, test_register"
+build test_xml_small "$CC" $WARN_C -DXEP0077_SMALL -g -O1 $CFLAGS -I. tests/test_xml.c \
+  -o "$OUT/test_xml_small" && run test_xml_small "$OUT/test_xml_small" tests/xml
+build diff_expat_small "$CC" $WARN_C -DXEP0077_SMALL -g -O1 $CFLAGS -I. tests/diff_expat.c \
+  -o "$OUT/diff_expat_small" -lexpat && run diff_expat_small "$OUT/diff_expat_small"
+build test_stream_small "$CC" $WARN_C $POSIX -DXEP0077_SMALL -g -O1 $CFLAGS -I. \
+  tests/test_stream.c -o "$OUT/test_stream_small" $MBED && run test_stream_small "$OUT/test_stream_small"
+build test_register_small "$CC" $WARN_C $POSIX -DXEP0077_SMALL -g -O1 $CFLAGS -I. \
+  tests/test_register.c -o "$OUT/test_register_small" $MBED &&
+  run test_register_small "$OUT/test_register_small"
+
 header "portability: x86-64 gcc/clang, i386, armhf and s390x under qemu, Cortex-M0+/M4, C++11"
 run portability bash tests/portability.sh
 header "static analysis: cppcheck, clang-tidy, symbols, no heap, no globals"
