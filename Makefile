@@ -2,7 +2,7 @@
 #
 #   make test    every check: compiles, unit tests, sanitizers, valgrind,
 #                C++, expat differential, short fuzz runs (tests/run.sh)
-#   make fuzz    both fuzzers for FUZZ_SECONDS each; FUZZ_MERGE=1 merges new
+#   make fuzz    the three fuzzers (parser, writer, whole client) for FUZZ_SECONDS each; FUZZ_MERGE=1 merges new
 #                coverage into the committed corpus fuzz/corpus/
 #   make demo    a throwaway prosody on 127.0.0.1, then examples/xmpp-register
 #                through the whole account lifecycle (examples/demo.sh)
@@ -32,7 +32,7 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=al
 
 export CC CXX CLANG CFLAGS FUZZ_SMOKE
 
-.PHONY: test demo size examples fuzz fuzz-parser fuzz-writer bench clean
+.PHONY: test demo size examples fuzz fuzz-parser fuzz-writer fuzz-client bench clean
 
 test:
 	@bash tests/run.sh
@@ -59,10 +59,10 @@ $(B)/game_loop: examples/game_loop.c xep0077.h
 	@mkdir -p $(B)
 	$(CC) $(EXFLAGS) $(CFLAGS) $< -o $@ $(MBEDLIBS)
 
-fuzz: fuzz-parser fuzz-writer
+fuzz: fuzz-parser fuzz-writer fuzz-client
 
 # New inputs land in build/corpus/NAME, crashes in build/crashes/.
-fuzz-parser fuzz-writer: fuzz-%: $(B)/fuzz_%
+fuzz-parser fuzz-writer fuzz-client: fuzz-%: $(B)/fuzz_%
 	@mkdir -p $(B)/corpus/$* $(B)/crashes
 	$< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
 	  -artifact_prefix=$(B)/crashes/$*- $(B)/corpus/$* fuzz/corpus/$*
@@ -72,7 +72,7 @@ endif
 
 $(B)/fuzz_%: fuzz/fuzz_%.c fuzz/xmlcheck.h xep0077.h
 	@mkdir -p $(B)
-	$(CLANG) $(FUZZ_FLAGS) $(CFLAGS) $< -o $@
+	$(CLANG) $(FUZZ_FLAGS) $(CFLAGS) -I. $< -o $@ $(MBEDLIBS)
 
 bench: $(B)/bench_parse
 	$(B)/bench_parse

@@ -2515,7 +2515,10 @@ static void xep0077__event(xep0077 *c, int ev)
   xep0077_xml *p = &c->xml;
   if (ev == XEP0077_XML_START && p->depth == 0) { /* the server's stream header */
     const char *v = xep0077__attr(p, "version");
-    if (strcmp(p->name, "stream") || strcmp(p->ns, XEP0077__NS_STREAM) || !v || v[0] < '1') {
+    /* XMPP 1.0 or later: a major version of one or more digits, at least 1. */
+    size_t major = v ? strspn(v, "0123456789") : 0;
+    if (strcmp(p->name, "stream") || strcmp(p->ns, XEP0077__NS_STREAM) || !major ||
+        (v[major] && v[major] != '.') || strspn(v, "0") == major) {
       xep0077__fail(c, XEP0077_ERR_PROTOCOL);
       return;
     }
@@ -2559,6 +2562,7 @@ static void xep0077__event(xep0077 *c, int ev)
         c->reply_err = !strcmp(type, "error"); /* remembers the reply type */
         memset(&c->error, 0, sizeof c->error);
       } else if ((!strcmp(type, "get") || !strcmp(type, "set")) && id &&
+                 c->phase != XEP0077__P_CLOSING && /* nothing after our </stream:stream> */
                  strlen(id) < sizeof c->peer_id && (!from || strlen(from) < sizeof c->peer_from)) {
         c->in_stanza = XEP0077__IN_UNHANDLED;
         xep0077__copy(c->peer_id, sizeof c->peer_id, id, strlen(id));
@@ -3306,11 +3310,14 @@ static int xep0077__change_form(xep0077 *c, xep0077_query *q)
   if (!q || !q->form_present || !c->old_pass || xep0077__q_form(q, "old_password") < 0)
     return 0;
   if (xep0077__q_form(q, "username") >= 0) {
+    /* The username goes in the query's own pool: it must outlive the call. */
     size_t n = strcspn(c->jid, "@/");
+    const char *user;
     if (n >= sizeof c->acc) return 0;
-    memcpy(c->acc, c->jid, n); /* acc is free while no stanza is being read */
+    memcpy(c->acc, c->jid, n);
     c->acc[n] = 0;
-    xep0077_query_set(q, "username", c->acc);
+    if (!(user = xep0077__q_str(q, c->acc))) return XEP0077_ERR_NOMEM;
+    xep0077_query_set(q, "username", user);
   }
   xep0077_query_set(q, "old_password", c->old_pass);
   xep0077_query_set(q, "password", c->new_pass);

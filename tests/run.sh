@@ -112,7 +112,8 @@ fuzz() {
   local name=$1 bin="$OUT/fuzz_$1" log="$OUT/fuzz_$1.log"
   local scratch="$OUT/corpus_$1"
   header "fuzz_$name, ${FUZZ_SMOKE}s on fuzz/corpus/$name"
-  build "fuzz_$name" "$CLANG" -g -O1 $FUZZ $CFLAGS "fuzz/fuzz_$name.c" -o "$bin" ||
+  build "fuzz_$name" "$CLANG" -g -O1 $FUZZ $CFLAGS -I. "fuzz/fuzz_$name.c" -o "$bin" \
+    -lmbedtls -lmbedx509 -lmbedcrypto ||
     return
   rm -rf "$scratch"
   mkdir -p "$scratch"
@@ -294,6 +295,7 @@ run static bash tests/static.sh
 
 fuzz parser
 fuzz writer
+fuzz client
 
 echo
 echo "$passed passed, $failed failed"
