@@ -3179,8 +3179,6 @@ static void xep0077__put_value(xep0077 *c, const char *elem, const char *name,
 static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
 {
   int i, k;
-  xep0077_xmlw_start(&c->w, "query");
-  xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
   if (q->form_present) {
     xep0077_xmlw_start(&c->w, "x");
     xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_DATA);
@@ -3207,7 +3205,14 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
       xep0077__put_value(c, f->name, f->name, NULL, v);
     }
   }
-  xep0077_xmlw_end(&c->w);
+}
+
+/* Every registration request is one <query xmlns='jabber:iq:register'>;
+   xep0077__iq_arm closes it. */
+static void xep0077__query_open(xep0077 *c)
+{
+  xep0077_xmlw_start(&c->w, "query");
+  xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
 }
 
 /* Begin an IQ of a registration call; the payload follows. */
@@ -3219,8 +3224,10 @@ static int xep0077__reg_begin(xep0077 *c, int kind, const char *type, const char
   if (has_secret && !c->secure &&
       !(c->tls_active ? c->cfg.insecure_unverified_tls : c->cfg.insecure_plaintext))
     return XEP0077_ERR_INSECURE;
-  if ((rc = xep0077_iq_begin(c, type, to)) == 0) c->reg_kind = kind; /* not before: busy */
-  return rc;
+  if ((rc = xep0077_iq_begin(c, type, to)) != 0) return rc;
+  c->reg_kind = kind; /* not before: a busy stream keeps the running call's */
+  xep0077__query_open(c);
+  return 0;
 }
 
 static int xep0077__reg_send(xep0077 *c, xep0077_query *q, unsigned long timeout_ms)
@@ -3238,8 +3245,6 @@ XEP0077DEF int xep0077_get_registration_fields_start(xep0077 *c, const char *to,
 {
   int rc = xep0077__reg_begin(c, XEP0077__R_FIELDS, "get", to, 0, 0);
   if (rc) return rc;
-  xep0077_xmlw_start(&c->w, "query");
-  xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
   return xep0077__reg_send(c, q, timeout_ms);
 }
 
@@ -3257,8 +3262,6 @@ XEP0077DEF int xep0077_get_client_info_start(xep0077 *c, xep0077_query *q,
 {
   int rc = xep0077__reg_begin(c, XEP0077__R_INFO, "get", NULL, 1, 0);
   if (rc) return rc;
-  xep0077_xmlw_start(&c->w, "query");
-  xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
   return xep0077__reg_send(c, q, timeout_ms);
 }
 
@@ -3283,11 +3286,8 @@ XEP0077DEF int xep0077_change_pass_start(xep0077 *c, xep0077_query *q, const cha
   if (rc) return rc;
   c->new_pass = new_pass;
   c->old_pass = old_pass;
-  xep0077_xmlw_start(&c->w, "query");
-  xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
   xep0077__put_username(c);
   xep0077__put_value(c, "password", "password", NULL, new_pass);
-  xep0077_xmlw_end(&c->w);
   return xep0077__reg_send(c, q, timeout_ms);
 }
 
@@ -3296,8 +3296,6 @@ XEP0077DEF int xep0077_cancel_registration_start(xep0077 *c, xep0077_query *q,
 {
   int rc = xep0077__reg_begin(c, XEP0077__R_CANCEL, "set", NULL, 1, 0);
   if (rc) return rc;
-  xep0077_xmlw_start(&c->w, "query");
-  xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
   xep0077_xmlw_start(&c->w, "remove");
   return xep0077__reg_send(c, q, timeout_ms);
 }
@@ -3323,6 +3321,7 @@ static int xep0077__change_form(xep0077 *c, xep0077_query *q)
   xep0077_query_set(q, "password", c->new_pass);
   c->reg_kind = XEP0077__R_CHANGE_FORM;
   if ((rc = xep0077__iq_start(c, "set", NULL)) != 0) return rc;
+  xep0077__query_open(c);
   xep0077__put_query(c, q);
   rc = xep0077__iq_arm(c, xep0077__reg_fn, q);
   return rc ? rc : XEP0077_PENDING;
