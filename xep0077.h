@@ -401,34 +401,34 @@ typedef int (*xep0077_iq_fn)(struct xep0077 *c, int ev);
 /* One connection. The caller owns it (static or on its stack); it holds
    every buffer, so sizeof(xep0077) is all the memory a session uses. */
 typedef struct xep0077 {
-  xep0077_config cfg;
-  xep0077_error error;
-  char jid[XEP0077_JID_SIZE];     /* full JID after login, else ""            */
+  /* private, first: the fields the code touches most sit at small offsets */
+  int phase, op, status, features, sasl_alg, in_stanza, reply_err, saw_text;
+  int reg_kind, account_gone, late, scram_step, out_try, remove_sent, nsecret;
+  size_t out_sent, log_from, scram_len, acc_len;
+  unsigned long deadline, iq_seq;
+  xep0077_iq_fn iq_fn;
+  void *iq_user;
+  const char *username, *password; /* caller's, during login only          */
+  const char *new_pass, *old_pass; /* caller's, during change_pass only   */
+  xep0077_xmlw w;
+  /* public */
   int secure;          /* 1: TLS with a verified certificate and name       */
   int tls_active;      /* 1: bytes go through cfg.tls                       */
   int authenticated;
   /* 1 when xep0077_poll stopped with input still buffered (it bounds its
      work per call): call it again before waiting on the socket. */
   int again;
+  xep0077_config cfg;
+  xep0077_error error;
+  char jid[XEP0077_JID_SIZE];     /* full JID after login, else ""            */
   /* private */
   xep0077_xml xml;
-  xep0077_xmlw w;
-  int phase, op, status, features, sasl_alg, in_stanza, reply_err, saw_text;
-  unsigned long deadline, iq_seq;
-  size_t in_len, out_sent, log_from;
+  size_t secret[4][2]; /* output ranges the log must not show             */
   char iq_id[12], next_id[12], iq_to[XEP0077_JID_SIZE];
   char peer_id[32], peer_from[XEP0077_JID_SIZE]; /* an unhandled get/set */
-  xep0077_iq_fn iq_fn;
-  void *iq_user;
-  const char *username, *password; /* caller's, during login only          */
-  const char *new_pass, *old_pass; /* caller's, during change_pass only   */
-  int reg_kind, account_gone, late, scram_step, out_try, remove_sent;
   char scram[512];     /* SCRAM AuthMessage, then scratch                  */
-  size_t scram_len;
   unsigned char salted[32];
   char acc[512];       /* text of the element being read (challenge, jid) */
-  size_t acc_len;
-  size_t secret[4][2]; int nsecret; /* output ranges the log must not show */
   unsigned char in[XEP0077_IN_SIZE];
   char out[XEP0077_OUT_SIZE];
   char xmlmem[XEP0077_XML_SIZE];
