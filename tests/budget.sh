@@ -7,6 +7,8 @@
 #
 #   tests/budget.sh [HEADER]      report; exit 1 when over the budget
 #   tests/budget.sh -v [HEADER]   also every function, largest first
+#   tests/budget.sh -m [HEADER]   also the structs' sizes on every target whose
+#                                 compiler is installed (README "Memory")
 #
 # What is counted: the header compiled alone with XEP0077_IMPLEMENTATION and
 # -ffunction-sections, every function kept (no linking, so nothing is
@@ -23,12 +25,13 @@ set -eu
 cd "$(dirname "$0")/.."
 P=${ARM_PREFIX:-arm-none-eabi-}
 BUDGET=${BUDGET:-12288}
-verbose=0
+verbose=0 memory=0
 HDR=xep0077.h
 for a in "$@"; do
   case $a in
   -v) verbose=1 ;;
-  -*) echo "usage: $0 [-v] [HEADER]" >&2; exit 2 ;;
+  -m) memory=1 ;;
+  -*) echo "usage: $0 [-v] [-m] [HEADER]" >&2; exit 2 ;;
   *) HDR=$a ;;
   esac
 done
@@ -72,6 +75,43 @@ bounds=$(awk '/^\/\* ---- [1-4]b?\. / { n[$3]++; if (n[$3] == 2) print NR, $3 }'
     close("sort")
     if (verbose) { for (i = 1; i <= nf; i++) print fn[i] | "sort -rn"; close("sort -rn") }
   }'
+# sizeof per target: each struct becomes a const array of that many bytes
+# and nm -S reads the size back, so a cross compiler is enough (nothing runs).
+if [ "$memory" = 1 ]; then
+  cat >"$tmp/sizes.c" <<'EOF'
+#include "xep0077.h"
+const char xep0077_sizeof_ctx[sizeof(xep0077)] = {0};
+const char xep0077_sizeof_query[sizeof(xep0077_query)] = {0};
+const char xep0077_sizeof_xml[sizeof(xep0077_xml)] = {0};
+const char xep0077_sizeof_xmlw[sizeof(xep0077_xmlw)] = {0};
+EOF
+  echo "memory (bytes), target: sizeof xep0077, xep0077_query, xep0077_xml, xep0077_xmlw"
+  while read -r label cc nm flags; do
+    if ! command -v "$cc" >/dev/null 2>&1; then
+      echo "  $label: $cc not installed"
+      continue
+    fi
+    # shellcheck disable=SC2086 # flags is a list
+    if "$cc" $flags -Os -I"$dir" -c "$tmp/sizes.c" -o "$tmp/sizes.o" 2>"$tmp/err"; then
+      "$nm" -S -t d "$tmp/sizes.o" | awk -v l="$label" '
+        $4 ~ /^xep0077_sizeof_/ { v[$4] = $2 + 0 }
+        END { printf "  %-12s %6d %6d %6d %6d\n", l ":", v["xep0077_sizeof_ctx"],
+                     v["xep0077_sizeof_query"], v["xep0077_sizeof_xml"], v["xep0077_sizeof_xmlw"] }'
+    else
+      echo "  $label: build failed: $(head -n 1 "$tmp/err")"
+    fi
+  done <<EOT
+x86-64 gcc nm
+i386 gcc nm -m32
+armhf arm-linux-gnueabihf-gcc arm-linux-gnueabihf-nm
+s390x s390x-linux-gnu-gcc s390x-linux-gnu-nm
+cortex-m0+ ${P}gcc ${P}nm -mcpu=cortex-m0plus -mthumb
+cortex-m4 ${P}gcc ${P}nm -mcpu=cortex-m4 -mthumb
+EOT
+  def() { awk -v m="$1" '$1 == "#define" && $2 == m { print $3 }' "$HDR"; }
+  echo "  default buffers: receive $(def XEP0077_IN_SIZE), send $(def XEP0077_OUT_SIZE), parser $(def XEP0077_XML_SIZE) (in xep0077); query pool $(def XEP0077_QUERY_POOL)"
+fi
+
 echo "budget: whole library $text bytes .text (cortex-m4 -Os -mthumb, no mbedTLS), budget $BUDGET"
 if [ "$text" -gt "$BUDGET" ]; then
   echo "budget: OVER by $((text - BUDGET)) bytes"

@@ -292,6 +292,10 @@ header "portability: x86-64 gcc/clang, i386, armhf and s390x under qemu, Cortex-
 run portability bash tests/portability.sh
 header "static analysis: cppcheck, clang-tidy, symbols, no heap, no globals"
 run static bash tests/static.sh
+# Sizes are deterministic: over 12 KiB of Cortex-M4 code fails the build.
+# The report is printed pass or fail: the sizes per section and per target.
+header "code budget: whole library <= 12288 bytes .text, Cortex-M4 -Os -mthumb"
+if sh tests/budget.sh -m; then pass; else fail "code budget"; fi
 
 fuzz parser
 fuzz writer
