@@ -2840,10 +2840,6 @@ XEP0077DEF int xep0077_close(xep0077 *c, unsigned long timeout_ms)
 
 /* ---- 4. In-band registration (XEP-0077) --------------------------------- */
 #define XEP0077__NS_REGISTER "jabber:iq:register"
-#define XEP0077__NS_DATA "jabber:x:data"
-#define XEP0077__NS_OOB "jabber:x:oob"
-#define XEP0077__NS_MEDIA "urn:xmpp:media-element"
-#define XEP0077__NS_BOB "urn:xmpp:bob"
 
 enum { XEP0077__K_NONE, XEP0077__K_STRING, XEP0077__K_DATA }; /* open text */
 
@@ -2858,62 +2854,65 @@ XEP0077DEF void xep0077_query_clear(xep0077_query *q)
 }
 
 /* The query's pool holds the server's strings back to back. A string opens
-   at its element's START and grows with each TEXT piece. */
+   at its element's START and grows with each TEXT piece; returns -1 (and
+   q->err) when the pool is full. */
+static int xep0077__q_text(xep0077_query *q, const char *t, size_t n)
+{
+  if (q->pool_len + n + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return -1; }
+  memcpy(q->pool + q->pool_len, t, n);
+  q->pool_len += n;
+  q->pool[q->pool_len] = 0;
+  return 0;
+}
+
 static const char *xep0077__q_open(xep0077_query *q, int depth)
 {
-  char *s;
-  if (q->pool_len + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return NULL; }
-  s = q->pool + q->pool_len;
-  *s = 0;
+  char *s = q->pool + q->pool_len;
+  if (xep0077__q_text(q, "", 0)) return NULL;
   q->text_kind = XEP0077__K_STRING;
   q->open = depth;
   return s;
 }
 
-static void xep0077__q_text(xep0077_query *q, const char *t, size_t n)
+/* A copy of s (n bytes) in the pool, NUL-terminated, or NULL. */
+static const char *xep0077__q_strn(xep0077_query *q, const char *s, size_t n)
 {
-  if (q->pool_len + n + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return; }
-  memcpy(q->pool + q->pool_len, t, n);
-  q->pool_len += n;
-  q->pool[q->pool_len] = 0;
-}
-
-static const char *xep0077__q_str(xep0077_query *q, const char *s)
-{
-  size_t n;
-  const char *r;
-  if (!s) return NULL;
-  n = strlen(s);
-  if (q->pool_len + n + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return NULL; }
-  r = q->pool + q->pool_len;
-  memcpy(q->pool + q->pool_len, s, n + 1);
-  q->pool_len += n + 1;
+  const char *r = q->pool + q->pool_len;
+  if (xep0077__q_text(q, s, n)) return NULL;
+  q->pool_len++; /* keep the NUL */
   return r;
 }
 
-/* XEP-0231 data: decode the base64 pieces as they arrive and hand them on. */
+/* An attribute of the current element, copied into the pool; NULL when
+   absent (or the pool is full). */
+static const char *xep0077__q_attr(xep0077_query *q, const xep0077_xml *p, const char *name)
+{
+  const char *s = xep0077__attr(p, name);
+  return s ? xep0077__q_strn(q, s, strlen(s)) : NULL;
+}
+
+/* XEP-0231 data: decode the base64 pieces as they arrive and hand them on,
+   96 bytes at a time (pass i == n ends the piece). Once the host abandoned
+   the image, or when it takes none, there is nothing to decode. */
 static void xep0077__q_data(xep0077_query *q, const char *t, size_t n, int last)
 {
-  unsigned char out[96] = {0};
+  unsigned char out[96];
   size_t o = 0, i;
-  for (i = 0; i < n; i++) {
-    const char *p = t[i] ? strchr(xep0077__b64, t[i]) : NULL;
-    if (!p) continue; /* padding and white space */
-    q->b64acc = (q->b64acc << 6) | (unsigned long)(p - xep0077__b64);
-    if ((q->b64bits += 6) >= 8) {
-      q->b64bits -= 8;
-      out[o++] = (unsigned char)(q->b64acc >> q->b64bits);
+  for (i = 0; i <= n && q->on_data && !q->data_skip; i++) {
+    const char *p = i < n && t[i] ? strchr(xep0077__b64, t[i]) : NULL;
+    if (p) { /* else padding and white space */
+      q->b64acc = (q->b64acc << 6) | (unsigned long)(p - xep0077__b64);
+      if ((q->b64bits += 6) >= 8) {
+        q->b64bits -= 8;
+        out[o++] = (unsigned char)(q->b64acc >> q->b64bits);
+      }
     }
-    if (o == sizeof out) {
-      if (q->on_data && !q->data_skip &&
-          q->on_data(q->data_user, q->data_cid, q->data_type, out, o, 0) < 0)
+    if (o == sizeof out || (i == n && (o || last))) {
+      if (q->on_data(q->data_user, q->data_cid, q->data_type, out, o, i == n && last) < 0)
         q->data_skip = 1;
       o = 0;
     }
   }
-  if ((o || last) && q->on_data && !q->data_skip &&
-      q->on_data(q->data_user, q->data_cid, q->data_type, out, o, last) < 0)
-    q->data_skip = 1;
 }
 
 static xep0077_item *xep0077__q_item(xep0077_query *q, int kind, int *count)
@@ -2937,14 +2936,55 @@ XEP0077DEF const xep0077_item *xep0077_form_item(const xep0077_query *q, int i, 
   return NULL;
 }
 
-/* The reply to a registration request, event by event, into the query:
-   <query/> children (depth 3), its XEP-0004 form and XEP-0066 redirect, and
-   XEP-0231 data wherever it is. */
+/* What an element of the reply is to the query, by namespace, depth and
+   name: the reply is <iq> (depth 1) > <query/> (2) > its children (3); the
+   XEP-0004 form <x/> is one of them, with <field/>s at 4 and their
+   <value/>, <option/>, <media/> at 5, an option's <value/> and a media
+   <uri/> at 6; XEP-0066 <x><url/><desc/></x> at 4; XEP-0231 <data/>
+   anywhere. One table lookup instead of a chain of compares. */
+enum { /* the actions, grouped by where they apply */
+  XEP0077__A_DATA, XEP0077__A_SLOT, XEP0077__A_FLAG, XEP0077__A_FIELD, XEP0077__A_FORM,
+  XEP0077__A_FSLOT, XEP0077__A_FFIELD,    /* inside the (first) form only */
+  XEP0077__A_VALUE, XEP0077__A_OPTION, XEP0077__A_URI, /* inside a form field only */
+  XEP0077__A_REQUIRED, XEP0077__A_DESC, XEP0077__A_MEDIA, XEP0077__A_OPTVALUE
+};
+static const char *const xep0077__reg_ns[] = {
+  XEP0077__NS_REGISTER, "jabber:x:data", "jabber:x:oob", "urn:xmpp:media-element",
+  "urn:xmpp:bob"
+};
+static const struct xep0077__reg_rule {
+  unsigned short off; /* _SLOT/_FLAG: the member set, in the query (_DESC: the field) */
+  unsigned char ns, depth, act; /* ns: index in reg_ns; depth 0: any      */
+  char name[13];                /* "": any other name                     */
+} xep0077__reg_rules[] = {
+  {0, 4, 0, XEP0077__A_DATA, "data"},
+  {offsetof(xep0077_query, instructions), 0, 3, XEP0077__A_SLOT, "instructions"},
+  {offsetof(xep0077_query, registered), 0, 3, XEP0077__A_FLAG, "registered"},
+  {offsetof(xep0077_query, remove), 0, 3, XEP0077__A_FLAG, "remove"},
+  {0, 0, 3, XEP0077__A_FIELD, ""},
+  {0, 1, 3, XEP0077__A_FORM, "x"},
+  {offsetof(xep0077_query, oob_url), 2, 4, XEP0077__A_SLOT, "url"},
+  {offsetof(xep0077_query, oob_desc), 2, 4, XEP0077__A_SLOT, "desc"},
+  {offsetof(xep0077_query, form_title), 1, 4, XEP0077__A_FSLOT, "title"},
+  {offsetof(xep0077_query, form_instructions), 1, 4, XEP0077__A_FSLOT, "instructions"},
+  {0, 1, 4, XEP0077__A_FFIELD, "field"},
+  {0, 1, 5, XEP0077__A_VALUE, "value"},
+  {0, 1, 5, XEP0077__A_OPTION, "option"},
+  {0, 1, 5, XEP0077__A_REQUIRED, "required"},
+  {offsetof(xep0077_form_field, desc), 1, 5, XEP0077__A_DESC, "desc"},
+  {0, 3, 5, XEP0077__A_MEDIA, "media"},
+  {0, 1, 6, XEP0077__A_OPTVALUE, "value"},
+  {0, 3, 6, XEP0077__A_URI, "uri"}
+};
+
+/* The reply to a registration request, event by event, into the query. */
 static int xep0077__reg_fn(xep0077 *c, int ev)
 {
   xep0077_xml *p = &c->xml;
   xep0077_query *q = (xep0077_query *)c->iq_user;
-  int d = p->depth, fd;
+  const struct xep0077__reg_rule *r;
+  char *base;
+  int d = p->depth, ns;
   xep0077_form_field *f;
   xep0077_item *it;
 
@@ -2962,8 +3002,8 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
       q->text_kind = XEP0077__K_NONE;
       q->open = 0;
     }
-    if (q->form_depth > 0 && d == q->form_depth + 1) q->cur_field = q->last_option = -1;
-    if (q->form_depth > 0 && d == q->form_depth) q->form_depth = -1; /* first form only */
+    if (q->form_depth > 0 && d == 4) q->cur_field = q->last_option = -1;
+    if (q->form_depth > 0 && d == 3) q->form_depth = -1; /* first form only */
     if (ev == XEP0077_XML_END) return 0;
     if (q->form_present) q->form_type = xep0077_query_get(q, "FORM_TYPE");
     if (q->err) return q->err;
@@ -2978,82 +3018,90 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
     return 0;
   }
   if (q->open) return 0; /* markup inside a text field: not ours */
-  if (xep0077__elem(p, XEP0077__NS_BOB, "data")) {
-    q->data_cid = xep0077__q_str(q, xep0077__attr(p, "cid"));
-    q->data_type = xep0077__q_str(q, xep0077__attr(p, "type"));
+  for (ns = 0; ns < 5 && strcmp(p->ns, xep0077__reg_ns[ns]); ns++) continue;
+  for (r = xep0077__reg_rules;; r++) {
+    if (r == xep0077__reg_rules + sizeof xep0077__reg_rules / sizeof *r) return 0;
+    if (r->ns == ns && (!r->depth || r->depth == d) && (!r->name[0] || !strcmp(r->name, p->name)))
+      break;
+  }
+  if (r->act >= XEP0077__A_FSLOT && q->form_depth <= 0) return 0;
+  if (r->act >= XEP0077__A_VALUE && q->cur_field < 0) return 0;
+  base = (char *)q;
+  f = &q->form[r->act >= XEP0077__A_VALUE ? q->cur_field : q->nform];
+  switch (r->act) {
+  case XEP0077__A_DATA:
+    q->data_cid = xep0077__q_attr(q, p, "cid");
+    q->data_type = xep0077__q_attr(q, p, "type");
     q->b64acc = 0;
     q->b64bits = q->data_skip = 0;
     q->text_kind = XEP0077__K_DATA;
     q->open = d;
-    return 0;
+    break;
+  case XEP0077__A_DESC:
+    base = (char *)f;
+    /* fall through */
+  case XEP0077__A_SLOT:
+  case XEP0077__A_FSLOT: { /* the first one counts */
+    const char **s = (const char **)(void *)(base + r->off);
+    if (!*s) *s = xep0077__q_open(q, d);
+    break;
   }
-  if (d == 3 && !strcmp(p->ns, XEP0077__NS_REGISTER)) { /* a child of <query/> */
-    if (!strcmp(p->name, "instructions")) {
-      if (!q->instructions) q->instructions = xep0077__q_open(q, d);
-      return 0;
-    }
-    if (!strcmp(p->name, "registered")) q->registered = 1;
-    if (!strcmp(p->name, "remove")) q->remove = 1;
-    if (q->nfields >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; return 0; }
-    if (!(q->field[q->nfields].name = xep0077__q_str(q, p->name))) return 0; /* full */
-    q->field[q->nfields].set = NULL;
-    q->field[q->nfields].value = xep0077__q_open(q, d);
-    if (q->field[q->nfields].value) q->nfields++;
-    return 0;
+  case XEP0077__A_FLAG:
+    *(int *)(void *)(base + r->off) = 1; /* and listed as a field too */
+    /* fall through */
+  case XEP0077__A_FIELD: {
+    xep0077_field *l = &q->field[q->nfields];
+    if (q->nfields >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; break; }
+    if (!(l->name = xep0077__q_strn(q, p->name, strlen(p->name)))) break; /* full */
+    l->set = NULL;
+    if ((l->value = xep0077__q_open(q, d)) != NULL) q->nfields++;
+    break;
   }
-  if (d == 3 && xep0077__elem(p, XEP0077__NS_DATA, "x")) {
+  case XEP0077__A_FORM:
     if (!q->form_depth) {
       q->form_present = 1;
       q->form_depth = d;
     }
-    return 0;
-  }
-  if (d == 4 && !strcmp(p->ns, XEP0077__NS_OOB)) {
-    if (!strcmp(p->name, "url") && !q->oob_url) q->oob_url = xep0077__q_open(q, d);
-    else if (!strcmp(p->name, "desc") && !q->oob_desc) q->oob_desc = xep0077__q_open(q, d);
-    return 0;
-  }
-  fd = q->form_depth;
-  if (fd <= 0 || d <= fd) return 0;
-  if (d == fd + 1) {
-    if (strcmp(p->ns, XEP0077__NS_DATA)) return 0;
-    if (!strcmp(p->name, "title") && !q->form_title) q->form_title = xep0077__q_open(q, d);
-    else if (!strcmp(p->name, "instructions") && !q->form_instructions)
-      q->form_instructions = xep0077__q_open(q, d);
-    else if (!strcmp(p->name, "field")) {
-      if (q->nform >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; return 0; }
-      f = &q->form[q->nform];
-      memset(f, 0, sizeof *f);
-      q->cur_field = q->nform++;
-      f->var = xep0077__q_str(q, xep0077__attr(p, "var"));
-      f->type = xep0077__q_str(q, xep0077__attr(p, "type"));
-      f->label = xep0077__q_str(q, xep0077__attr(p, "label"));
-    }
-    return 0;
-  }
-  if (q->cur_field < 0) return 0;
-  f = &q->form[q->cur_field];
-  if (d == fd + 2 && !strcmp(p->ns, XEP0077__NS_DATA)) {
-    if (!strcmp(p->name, "value") && (it = xep0077__q_item(q, XEP0077_ITEM_VALUE, &f->nvalues)))
-      it->text = xep0077__q_open(q, d);
-    else if (!strcmp(p->name, "option") &&
-             (it = xep0077__q_item(q, XEP0077_ITEM_OPTION, &f->noptions))) {
-      it->label = xep0077__q_str(q, xep0077__attr(p, "label"));
+    break;
+  case XEP0077__A_FFIELD:
+    if (q->nform >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; break; }
+    memset(f, 0, sizeof *f);
+    q->cur_field = q->nform++;
+    f->var = xep0077__q_attr(q, p, "var");
+    f->type = xep0077__q_attr(q, p, "type");
+    f->label = xep0077__q_attr(q, p, "label");
+    break;
+  case XEP0077__A_VALUE:
+  case XEP0077__A_OPTION:
+  case XEP0077__A_URI: {
+    int kind = r->act - XEP0077__A_VALUE;
+    it = xep0077__q_item(q, kind, kind == XEP0077_ITEM_VALUE    ? &f->nvalues
+                                  : kind == XEP0077_ITEM_OPTION ? &f->noptions
+                                                                : &f->nuris);
+    if (!it) break;
+    if (kind == XEP0077_ITEM_OPTION) {
+      it->label = xep0077__q_attr(q, p, "label");
       q->last_option = q->nitems - 1;
-    } else if (!strcmp(p->name, "required")) f->required = 1;
-    else if (!strcmp(p->name, "desc") && !f->desc) f->desc = xep0077__q_open(q, d);
-  } else if (d == fd + 2 && xep0077__elem(p, XEP0077__NS_MEDIA, "media")) {
+      break;
+    }
+    if (kind == XEP0077_ITEM_URI) it->label = xep0077__q_attr(q, p, "type");
+    it->text = xep0077__q_open(q, d);
+    break;
+  }
+  case XEP0077__A_REQUIRED:
+    f->required = 1;
+    break;
+  case XEP0077__A_MEDIA: {
     const char *w = xep0077__attr(p, "width"), *h = xep0077__attr(p, "height");
     f->media_width = xep0077__digits(w, f->media_width, 100000);
     f->media_height = xep0077__digits(h, f->media_height, 100000);
-  } else if (d == fd + 3 && xep0077__elem(p, XEP0077__NS_DATA, "value") &&
-             q->last_option >= 0) {
-    q->item[q->last_option].text = xep0077__q_open(q, d);
-    q->last_option = -1;
-  } else if (d == fd + 3 && xep0077__elem(p, XEP0077__NS_MEDIA, "uri") &&
-             (it = xep0077__q_item(q, XEP0077_ITEM_URI, &f->nuris))) {
-    it->label = xep0077__q_str(q, xep0077__attr(p, "type"));
-    it->text = xep0077__q_open(q, d);
+    break;
+  }
+  default: /* XEP0077__A_OPTVALUE */
+    if (q->last_option >= 0) {
+      q->item[q->last_option].text = xep0077__q_open(q, d);
+      q->last_option = -1;
+    }
   }
   return 0;
 }
@@ -3155,54 +3203,47 @@ XEP0077DEF int xep0077_get_used_fields(const xep0077_query *q, const char **name
   return n;
 }
 
-/* A field whose value must not reach the log. */
-static int xep0077__secret_name(const char *name, const char *type)
-{
-  return (type && !strcmp(type, "text-private")) || (name && strstr(name, "password"));
-}
-
-static void xep0077__put_value(xep0077 *c, const char *elem, const char *name,
-                               const char *type, const char *v)
+/* <elem>v</elem>; a secret v is written so that it never reaches the log. */
+static void xep0077__put_value(xep0077 *c, const char *elem, int secret, const char *v)
 {
   xep0077_xmlw_start(&c->w, elem);
-  if (xep0077__secret_name(name, type)) {
-    xep0077__w_close_tag(&c->w);
-    xep0077__put_secret(c, v, strlen(v));
-  } else {
-    xep0077_xmlw_text(&c->w, v);
-  }
+  xep0077__w_close_tag(&c->w);
+  if (secret) xep0077__put_secret(c, v, strlen(v));
+  else xep0077_xmlw_text(&c->w, v);
   xep0077_xmlw_end(&c->w);
 }
 
-/* <query xmlns='jabber:iq:register'> with what the caller filled in: the
-   form alone when there is one, else the legacy fields. */
+/* What the caller filled in, inside the <query/>: the form alone when there
+   is one, else the legacy fields. xep0077__iq_arm closes what is open. */
 static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
 {
   int i, k;
   if (q->form_present) {
     xep0077_xmlw_start(&c->w, "x");
-    xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_DATA);
+    xep0077_xmlw_attr(&c->w, "xmlns", "jabber:x:data");
     xep0077_xmlw_attr(&c->w, "type", "submit");
     for (i = 0; i < q->nform; i++) {
       const xep0077_form_field *f = &q->form[i];
       const xep0077_item *v = xep0077_form_item(q, i, XEP0077_ITEM_VALUE, 0);
+      /* A field whose value must not reach the log. */
+      int secret = (f->type && !strcmp(f->type, "text-private")) ||
+                   (f->var && strstr(f->var, "password"));
       if (!f->var || (f->type && !strcmp(f->type, "fixed"))) continue;
       if (!f->set && !v) continue; /* nothing to say: leave it out */
       xep0077_xmlw_start(&c->w, "field");
       xep0077_xmlw_attr(&c->w, "var", f->var);
-      if (f->set) xep0077__put_value(c, "value", f->var, f->type, f->set);
+      if (f->set) xep0077__put_value(c, "value", secret, f->set);
       else /* hidden fields and defaults go back as they came */
         for (k = 0; (v = xep0077_form_item(q, i, XEP0077_ITEM_VALUE, k)) != NULL; k++)
-          xep0077__put_value(c, "value", f->var, f->type, v->text);
+          xep0077__put_value(c, "value", secret, v->text);
       xep0077_xmlw_end(&c->w);
     }
-    xep0077_xmlw_end(&c->w);
   } else {
     for (i = 0; i < q->nfields; i++) {
       const xep0077_field *f = &q->field[i];
       const char *v = f->set ? f->set : f->value;
       if (xep0077__q_flag(f->name) || !v || !*v) continue;
-      xep0077__put_value(c, f->name, f->name, NULL, v);
+      xep0077__put_value(c, f->name, strstr(f->name, "password") != NULL, v);
     }
   }
 }
@@ -3215,24 +3256,41 @@ static void xep0077__query_open(xep0077 *c)
   xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
 }
 
-/* Begin an IQ of a registration call; the payload follows. */
-static int xep0077__reg_begin(xep0077 *c, int kind, const char *type, const char *to,
-                              int need_login, int has_secret)
+/* Begin the IQ of a registration call (an XEP0077__R_*): a get for the
+   fields and the account's info, else a set. The account's calls need a
+   login; those that send a password need verified TLS unless the config
+   opted out. */
+static int xep0077__reg_begin(xep0077 *c, int kind, const char *to)
 {
-  if (need_login && (!c->authenticated || !c->jid[0])) return XEP0077_ERR_STATE;
   int rc;
-  if (has_secret && !c->secure &&
+  if (kind >= XEP0077__R_INFO && (!c->authenticated || !c->jid[0])) return XEP0077_ERR_STATE;
+  if ((kind == XEP0077__R_REGISTER || kind == XEP0077__R_CHANGE) && !c->secure &&
       !(c->tls_active ? c->cfg.insecure_unverified_tls : c->cfg.insecure_plaintext))
     return XEP0077_ERR_INSECURE;
-  if ((rc = xep0077_iq_begin(c, type, to)) != 0) return rc;
+  rc = xep0077_iq_begin(c, kind == XEP0077__R_FIELDS || kind == XEP0077__R_INFO ? "get" : "set",
+                        to);
+  if (rc) return rc;
   c->reg_kind = kind; /* not before: a busy stream keeps the running call's */
   xep0077__query_open(c);
   return 0;
 }
 
+/* The payload of the call begun, then send it. */
 static int xep0077__reg_send(xep0077 *c, xep0077_query *q, unsigned long timeout_ms)
 {
-  int rc = xep0077_iq_send(c, xep0077__reg_fn, q, timeout_ms);
+  int rc;
+  if (c->reg_kind == XEP0077__R_REGISTER) {
+    xep0077__put_query(c, q);
+  } else if (c->reg_kind == XEP0077__R_CHANGE) {
+    /* the localpart of our JID: the username the server knows us by */
+    xep0077_xmlw_start(&c->w, "username");
+    xep0077_xmlw_textn(&c->w, c->jid, strcspn(c->jid, "@/"));
+    xep0077_xmlw_end(&c->w);
+    xep0077__put_value(c, "password", 1, c->new_pass);
+  } else if (c->reg_kind == XEP0077__R_CANCEL) {
+    xep0077_xmlw_start(&c->w, "remove");
+  }
+  rc = xep0077_iq_send(c, xep0077__reg_fn, q, timeout_ms);
   if (rc != XEP0077_PENDING) {
     c->next_id[0] = 0;
     c->reg_kind = 0;
@@ -3240,41 +3298,29 @@ static int xep0077__reg_send(xep0077 *c, xep0077_query *q, unsigned long timeout
   return rc;
 }
 
+static int xep0077__reg_call(xep0077 *c, int kind, const char *to, xep0077_query *q,
+                             unsigned long timeout_ms)
+{
+  int rc = xep0077__reg_begin(c, kind, to);
+  return rc ? rc : xep0077__reg_send(c, q, timeout_ms);
+}
+
 XEP0077DEF int xep0077_get_registration_fields_start(xep0077 *c, const char *to,
                                                      xep0077_query *q, unsigned long timeout_ms)
 {
-  int rc = xep0077__reg_begin(c, XEP0077__R_FIELDS, "get", to, 0, 0);
-  if (rc) return rc;
-  return xep0077__reg_send(c, q, timeout_ms);
+  return xep0077__reg_call(c, XEP0077__R_FIELDS, to, q, timeout_ms);
 }
 
 XEP0077DEF int xep0077_register_start(xep0077 *c, const char *to, xep0077_query *q,
                                       unsigned long timeout_ms)
 {
-  int rc = xep0077__reg_begin(c, XEP0077__R_REGISTER, "set", to, 0, 1);
-  if (rc) return rc;
-  xep0077__put_query(c, q);
-  return xep0077__reg_send(c, q, timeout_ms);
+  return xep0077__reg_call(c, XEP0077__R_REGISTER, to, q, timeout_ms);
 }
 
 XEP0077DEF int xep0077_get_client_info_start(xep0077 *c, xep0077_query *q,
                                              unsigned long timeout_ms)
 {
-  int rc = xep0077__reg_begin(c, XEP0077__R_INFO, "get", NULL, 1, 0);
-  if (rc) return rc;
-  return xep0077__reg_send(c, q, timeout_ms);
-}
-
-/* The localpart of our JID: the username the server knows us by. */
-static void xep0077__put_username(xep0077 *c)
-{
-  size_t n = strcspn(c->jid, "@/");
-  char user[XEP0077_JID_SIZE];
-  memcpy(user, c->jid, n);
-  user[n] = 0;
-  xep0077_xmlw_start(&c->w, "username");
-  xep0077_xmlw_text(&c->w, user);
-  xep0077_xmlw_end(&c->w);
+  return xep0077__reg_call(c, XEP0077__R_INFO, NULL, q, timeout_ms);
 }
 
 XEP0077DEF int xep0077_change_pass_start(xep0077 *c, xep0077_query *q, const char *new_pass,
@@ -3282,22 +3328,16 @@ XEP0077DEF int xep0077_change_pass_start(xep0077 *c, xep0077_query *q, const cha
 {
   int rc;
   if (!new_pass || !*new_pass) return XEP0077_ERR_ARG; /* prosody takes "" */
-  rc = xep0077__reg_begin(c, XEP0077__R_CHANGE, "set", NULL, 1, 1);
-  if (rc) return rc;
+  if ((rc = xep0077__reg_begin(c, XEP0077__R_CHANGE, NULL)) != 0) return rc;
   c->new_pass = new_pass;
   c->old_pass = old_pass;
-  xep0077__put_username(c);
-  xep0077__put_value(c, "password", "password", NULL, new_pass);
   return xep0077__reg_send(c, q, timeout_ms);
 }
 
 XEP0077DEF int xep0077_cancel_registration_start(xep0077 *c, xep0077_query *q,
                                                  unsigned long timeout_ms)
 {
-  int rc = xep0077__reg_begin(c, XEP0077__R_CANCEL, "set", NULL, 1, 0);
-  if (rc) return rc;
-  xep0077_xmlw_start(&c->w, "remove");
-  return xep0077__reg_send(c, q, timeout_ms);
+  return xep0077__reg_call(c, XEP0077__R_CANCEL, NULL, q, timeout_ms);
 }
 
 /* XEP-0077 3.3: the server wants the old password too, in its form. Submit
@@ -3309,12 +3349,8 @@ static int xep0077__change_form(xep0077 *c, xep0077_query *q)
     return 0;
   if (xep0077__q_form(q, "username") >= 0) {
     /* The username goes in the query's own pool: it must outlive the call. */
-    size_t n = strcspn(c->jid, "@/");
-    const char *user;
-    if (n >= sizeof c->acc) return 0;
-    memcpy(c->acc, c->jid, n);
-    c->acc[n] = 0;
-    if (!(user = xep0077__q_str(q, c->acc))) return XEP0077_ERR_NOMEM;
+    const char *user = xep0077__q_strn(q, c->jid, strcspn(c->jid, "@/"));
+    if (!user) return XEP0077_ERR_NOMEM;
     xep0077_query_set(q, "username", user);
   }
   xep0077_query_set(q, "old_password", c->old_pass);
@@ -3327,38 +3363,39 @@ static int xep0077__change_form(xep0077 *c, xep0077_query *q)
   return rc ? rc : XEP0077_PENDING;
 }
 
+/* The blocking calls: the _start, then the pump until it ends. */
+static int xep0077__block(xep0077 *c, int rc)
+{
+  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+}
+
 XEP0077DEF int xep0077_get_registration_fields(xep0077 *c, const char *to, xep0077_query *q,
                                                unsigned long timeout_ms)
 {
-  int rc = xep0077_get_registration_fields_start(c, to, q, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_get_registration_fields_start(c, to, q, timeout_ms));
 }
 
 XEP0077DEF int xep0077_register(xep0077 *c, const char *to, xep0077_query *q,
                                 unsigned long timeout_ms)
 {
-  int rc = xep0077_register_start(c, to, q, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_register_start(c, to, q, timeout_ms));
 }
 
 XEP0077DEF int xep0077_get_client_info(xep0077 *c, xep0077_query *q, unsigned long timeout_ms)
 {
-  int rc = xep0077_get_client_info_start(c, q, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_get_client_info_start(c, q, timeout_ms));
 }
 
 XEP0077DEF int xep0077_change_pass(xep0077 *c, xep0077_query *q, const char *new_pass,
                                    const char *old_pass, unsigned long timeout_ms)
 {
-  int rc = xep0077_change_pass_start(c, q, new_pass, old_pass, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_change_pass_start(c, q, new_pass, old_pass, timeout_ms));
 }
 
 XEP0077DEF int xep0077_cancel_registration(xep0077 *c, xep0077_query *q,
                                            unsigned long timeout_ms)
 {
-  int rc = xep0077_cancel_registration_start(c, q, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_cancel_registration_start(c, q, timeout_ms));
 }
 
 /* ---- 3b. mbedTLS glue ---------------------------------------------------- */
