@@ -533,6 +533,11 @@ typedef int (*xep0077_data_fn)(void *user, const char *cid, const char *type,
                                const unsigned char *bytes, size_t n, int last);
 
 typedef struct xep0077_query {
+  /* private, first: the fields the parsing touches most sit at small offsets */
+  size_t pool_len;
+  int open, text_kind, form_depth, cur_field, last_option, err, data_skip, b64bits;
+  unsigned long b64acc;
+  /* public */
   const char *instructions;     /* <instructions/> of the query, or NULL   */
   int registered;               /* <registered/>: this account exists      */
   int remove;                   /* <remove/> was present                   */
@@ -553,10 +558,6 @@ typedef struct xep0077_query {
   void *data_user;
   const char *data_cid, *data_type; /* of the last <data/> seen           */
   /* private */
-  size_t pool_len;
-  int open, form_depth, text_kind, err, data_skip, cur_field, last_option;
-  unsigned long b64acc;
-  int b64bits;
   char pool[XEP0077_QUERY_POOL];
 } xep0077_query;
 
@@ -3203,13 +3204,23 @@ XEP0077DEF int xep0077_get_used_fields(const xep0077_query *q, const char **name
   return n;
 }
 
-/* <elem>v</elem>; a secret v is written so that it never reaches the log. */
-static void xep0077__put_value(xep0077 *c, const char *elem, int secret, const char *v)
+/* One value: <name>v</name>, or <value>v</value> of form field f. A
+   password or text-private field's value is written so that it never
+   reaches the log. */
+static void xep0077__put_value(xep0077 *c, const char *name, const xep0077_form_field *f,
+                               const char *v)
 {
-  xep0077_xmlw_start(&c->w, elem);
+  const char *type = NULL;
+  if (f) {
+    name = f->var;
+    type = f->type;
+  }
+  xep0077_xmlw_start(&c->w, f ? "value" : name);
   xep0077__w_close_tag(&c->w);
-  if (secret) xep0077__put_secret(c, v, strlen(v));
-  else xep0077_xmlw_text(&c->w, v);
+  if ((type && !strcmp(type, "text-private")) || strstr(name, "password"))
+    xep0077__put_secret(c, v, strlen(v));
+  else
+    xep0077_xmlw_text(&c->w, v);
   xep0077_xmlw_end(&c->w);
 }
 
@@ -3224,18 +3235,15 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
     xep0077_xmlw_attr(&c->w, "type", "submit");
     for (i = 0; i < q->nform; i++) {
       const xep0077_form_field *f = &q->form[i];
-      const xep0077_item *v = xep0077_form_item(q, i, XEP0077_ITEM_VALUE, 0);
-      /* A field whose value must not reach the log. */
-      int secret = (f->type && !strcmp(f->type, "text-private")) ||
-                   (f->var && strstr(f->var, "password"));
+      const xep0077_item *v;
       if (!f->var || (f->type && !strcmp(f->type, "fixed"))) continue;
-      if (!f->set && !v) continue; /* nothing to say: leave it out */
+      if (!f->set && !xep0077_form_item(q, i, XEP0077_ITEM_VALUE, 0)) continue; /* nothing to say */
       xep0077_xmlw_start(&c->w, "field");
       xep0077_xmlw_attr(&c->w, "var", f->var);
-      if (f->set) xep0077__put_value(c, "value", secret, f->set);
+      if (f->set) xep0077__put_value(c, NULL, f, f->set);
       else /* hidden fields and defaults go back as they came */
         for (k = 0; (v = xep0077_form_item(q, i, XEP0077_ITEM_VALUE, k)) != NULL; k++)
-          xep0077__put_value(c, "value", secret, v->text);
+          xep0077__put_value(c, NULL, f, v->text);
       xep0077_xmlw_end(&c->w);
     }
   } else {
@@ -3243,7 +3251,7 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
       const xep0077_field *f = &q->field[i];
       const char *v = f->set ? f->set : f->value;
       if (xep0077__q_flag(f->name) || !v || !*v) continue;
-      xep0077__put_value(c, f->name, strstr(f->name, "password") != NULL, v);
+      xep0077__put_value(c, f->name, NULL, v);
     }
   }
 }
@@ -3257,19 +3265,22 @@ static void xep0077__query_open(xep0077 *c)
 }
 
 /* Begin the IQ of a registration call (an XEP0077__R_*): a get for the
-   fields and the account's info, else a set. The account's calls need a
-   login; those that send a password need verified TLS unless the config
-   opted out. */
+   fields and the account's info, else a set. The account's calls (info,
+   change, cancel) need a login; those that send a password (register,
+   change) need verified TLS unless the config opted out. */
+enum {
+  XEP0077__RB_GET = 1 << XEP0077__R_FIELDS | 1 << XEP0077__R_INFO,
+  XEP0077__RB_LOGIN = 1 << XEP0077__R_INFO | 1 << XEP0077__R_CHANGE | 1 << XEP0077__R_CANCEL,
+  XEP0077__RB_SECRET = 1 << XEP0077__R_REGISTER | 1 << XEP0077__R_CHANGE
+};
 static int xep0077__reg_begin(xep0077 *c, int kind, const char *to)
 {
   int rc;
-  if (kind >= XEP0077__R_INFO && (!c->authenticated || !c->jid[0])) return XEP0077_ERR_STATE;
-  if ((kind == XEP0077__R_REGISTER || kind == XEP0077__R_CHANGE) && !c->secure &&
+  if ((XEP0077__RB_LOGIN >> kind & 1) && (!c->authenticated || !c->jid[0])) return XEP0077_ERR_STATE;
+  if ((XEP0077__RB_SECRET >> kind & 1) && !c->secure &&
       !(c->tls_active ? c->cfg.insecure_unverified_tls : c->cfg.insecure_plaintext))
     return XEP0077_ERR_INSECURE;
-  rc = xep0077_iq_begin(c, kind == XEP0077__R_FIELDS || kind == XEP0077__R_INFO ? "get" : "set",
-                        to);
-  if (rc) return rc;
+  if ((rc = xep0077_iq_begin(c, XEP0077__RB_GET >> kind & 1 ? "get" : "set", to)) != 0) return rc;
   c->reg_kind = kind; /* not before: a busy stream keeps the running call's */
   xep0077__query_open(c);
   return 0;
@@ -3286,7 +3297,7 @@ static int xep0077__reg_send(xep0077 *c, xep0077_query *q, unsigned long timeout
     xep0077_xmlw_start(&c->w, "username");
     xep0077_xmlw_textn(&c->w, c->jid, strcspn(c->jid, "@/"));
     xep0077_xmlw_end(&c->w);
-    xep0077__put_value(c, "password", 1, c->new_pass);
+    xep0077__put_value(c, "password", NULL, c->new_pass);
   } else if (c->reg_kind == XEP0077__R_CANCEL) {
     xep0077_xmlw_start(&c->w, "remove");
   }
