@@ -2954,7 +2954,8 @@ static const char *const xep0077__reg_ns[] = {
   "urn:xmpp:bob"
 };
 static const struct xep0077__reg_rule {
-  unsigned short off; /* _SLOT/_FLAG: the member set, in the query (_DESC: the field) */
+  unsigned short off; /* the member set: _SLOT, _FLAG in the query; _DESC,
+                         and the count of an item, in the form field    */
   unsigned char ns, depth, act; /* ns: index in reg_ns; depth 0: any      */
   char name[13];                /* "": any other name                     */
 } xep0077__reg_rules[] = {
@@ -2969,13 +2970,13 @@ static const struct xep0077__reg_rule {
   {offsetof(xep0077_query, form_title), 1, 4, XEP0077__A_FSLOT, "title"},
   {offsetof(xep0077_query, form_instructions), 1, 4, XEP0077__A_FSLOT, "instructions"},
   {0, 1, 4, XEP0077__A_FFIELD, "field"},
-  {0, 1, 5, XEP0077__A_VALUE, "value"},
-  {0, 1, 5, XEP0077__A_OPTION, "option"},
+  {offsetof(xep0077_form_field, nvalues), 1, 5, XEP0077__A_VALUE, "value"},
+  {offsetof(xep0077_form_field, noptions), 1, 5, XEP0077__A_OPTION, "option"},
   {0, 1, 5, XEP0077__A_REQUIRED, "required"},
   {offsetof(xep0077_form_field, desc), 1, 5, XEP0077__A_DESC, "desc"},
   {0, 3, 5, XEP0077__A_MEDIA, "media"},
   {0, 1, 6, XEP0077__A_OPTVALUE, "value"},
-  {0, 3, 6, XEP0077__A_URI, "uri"}
+  {offsetof(xep0077_form_field, nuris), 3, 6, XEP0077__A_URI, "uri"}
 };
 
 /* The reply to a registration request, event by event, into the query. */
@@ -3076,9 +3077,7 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
   case XEP0077__A_OPTION:
   case XEP0077__A_URI: {
     int kind = r->act - XEP0077__A_VALUE;
-    it = xep0077__q_item(q, kind, kind == XEP0077_ITEM_VALUE    ? &f->nvalues
-                                  : kind == XEP0077_ITEM_OPTION ? &f->noptions
-                                                                : &f->nuris);
+    it = xep0077__q_item(q, kind, (int *)(void *)((char *)f + r->off));
     if (!it) break;
     if (kind == XEP0077_ITEM_OPTION) {
       it->label = xep0077__q_attr(q, p, "label");
@@ -3108,54 +3107,49 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
 }
 
 /* -- the caller's side of a query -- */
-/* The index of form field var / legacy field name, or -1. */
-static int xep0077__q_form(const xep0077_query *q, const char *var)
+/* The index of the form field var when there is a form, else of the legacy
+   field name; or -1. Both arrays are searched by one loop, by stride. */
+static int xep0077__q_find(const xep0077_query *q, const char *name)
 {
-  int i;
-  for (i = 0; i < q->nform; i++)
-    if (q->form[i].var && !strcmp(q->form[i].var, var)) return i;
-  return -1;
-}
-
-static int xep0077__q_field(const xep0077_query *q, const char *name)
-{
-  int i;
-  for (i = 0; i < q->nfields; i++)
-    if (q->field[i].name && !strcmp(q->field[i].name, name)) return i;
+  int form = q->form_present, i, n = form ? q->nform : q->nfields;
+  const char *s = form ? (const char *)&q->form[0].var : (const char *)&q->field[0].name;
+  for (i = 0; i < n; i++, s += form ? sizeof q->form[0] : sizeof q->field[0]) {
+    const char *v = *(const char *const *)(const void *)s;
+    if (v && !strcmp(v, name)) return i;
+  }
   return -1;
 }
 
 XEP0077DEF int xep0077_query_set(xep0077_query *q, const char *name, const char *value)
 {
+  int i;
   if (!name || !*name) return XEP0077_ERR_ARG;
+  i = xep0077__q_find(q, name);
   if (q->form_present) {
-    int i = xep0077__q_form(q, name);
     if (i < 0) return XEP0077_ERR_ARG;
     q->form[i].set = value;
-  } else {
-    int i = xep0077__q_field(q, name);
-    if (i < 0) {
-      if (q->nfields >= XEP0077_QUERY_FIELDS) return XEP0077_ERR_NOMEM;
-      i = q->nfields++;
-      q->field[i].name = name; /* the caller's string: it must outlive the call */
-      q->field[i].value = "";
-    }
-    q->field[i].set = value;
+    return 0;
   }
+  if (i < 0) {
+    if (q->nfields >= XEP0077_QUERY_FIELDS) return XEP0077_ERR_NOMEM;
+    i = q->nfields++;
+    q->field[i].name = name; /* the caller's string: it must outlive the call */
+    q->field[i].value = "";
+  }
+  q->field[i].set = value;
   return 0;
 }
 
 XEP0077DEF const char *xep0077_query_get(const xep0077_query *q, const char *name)
 {
-  int i;
+  int i = xep0077__q_find(q, name);
+  if (i < 0) return NULL;
   if (q->form_present) {
     const xep0077_item *v;
-    if ((i = xep0077__q_form(q, name)) < 0) return NULL;
     if (q->form[i].set) return q->form[i].set;
     v = xep0077_form_item(q, i, XEP0077_ITEM_VALUE, 0);
     return v ? v->text : NULL;
   }
-  if ((i = xep0077__q_field(q, name)) < 0) return NULL;
   return q->field[i].set ? q->field[i].set : q->field[i].value;
 }
 
@@ -3356,9 +3350,9 @@ XEP0077DEF int xep0077_cancel_registration_start(xep0077 *c, xep0077_query *q,
 static int xep0077__change_form(xep0077 *c, xep0077_query *q)
 {
   int rc;
-  if (!q || !q->form_present || !c->old_pass || xep0077__q_form(q, "old_password") < 0)
+  if (!q || !q->form_present || !c->old_pass || xep0077__q_find(q, "old_password") < 0)
     return 0;
-  if (xep0077__q_form(q, "username") >= 0) {
+  if (xep0077__q_find(q, "username") >= 0) {
     /* The username goes in the query's own pool: it must outlive the call. */
     const char *user = xep0077__q_strn(q, c->jid, strcspn(c->jid, "@/"));
     if (!user) return XEP0077_ERR_NOMEM;
