@@ -2979,12 +2979,30 @@ static const struct xep0077__reg_rule {
   {offsetof(xep0077_form_field, nuris), 3, 6, XEP0077__A_URI, "uri"}
 };
 
+/* The attributes of an element kept in the pool: its action's (an
+   XEP0077__A_*) member set, in the query, the new form field or item. */
+static const struct xep0077__reg_attr {
+  unsigned short off;
+  unsigned char act;
+  char name[6];
+} xep0077__reg_attrs[] = {
+  {offsetof(xep0077_query, data_cid), XEP0077__A_DATA, "cid"},
+  {offsetof(xep0077_query, data_type), XEP0077__A_DATA, "type"},
+  {offsetof(xep0077_form_field, var), XEP0077__A_FFIELD, "var"},
+  {offsetof(xep0077_form_field, type), XEP0077__A_FFIELD, "type"},
+  {offsetof(xep0077_form_field, label), XEP0077__A_FFIELD, "label"},
+  {offsetof(xep0077_item, label), XEP0077__A_OPTION, "label"},
+  {offsetof(xep0077_item, label), XEP0077__A_URI, "type"}
+};
+
 /* The reply to a registration request, event by event, into the query. */
 static int xep0077__reg_fn(xep0077 *c, int ev)
 {
   xep0077_xml *p = &c->xml;
   xep0077_query *q = (xep0077_query *)c->iq_user;
   const struct xep0077__reg_rule *r;
+  const struct xep0077__reg_attr *a;
+  const char **slot = NULL;
   char *base;
   int d = p->depth, ns;
   xep0077_form_field *f;
@@ -3032,8 +3050,6 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
   f = &q->form[r->act >= XEP0077__A_VALUE ? q->cur_field : q->nform];
   switch (r->act) {
   case XEP0077__A_DATA:
-    q->data_cid = xep0077__q_attr(q, p, "cid");
-    q->data_type = xep0077__q_attr(q, p, "type");
     q->b64acc = 0;
     q->b64bits = q->data_skip = 0;
     q->text_kind = XEP0077__K_DATA;
@@ -3043,66 +3059,61 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
     base = (char *)f;
     /* fall through */
   case XEP0077__A_SLOT:
-  case XEP0077__A_FSLOT: { /* the first one counts */
-    const char **s = (const char **)(void *)(base + r->off);
-    if (!*s) *s = xep0077__q_open(q, d);
+  case XEP0077__A_FSLOT: /* the first one counts */
+    slot = (const char **)(void *)(base + r->off);
+    if (*slot) return 0;
     break;
-  }
   case XEP0077__A_FLAG:
     *(int *)(void *)(base + r->off) = 1; /* and listed as a field too */
     /* fall through */
   case XEP0077__A_FIELD: {
     xep0077_field *l = &q->field[q->nfields];
-    if (q->nfields >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; break; }
-    if (!(l->name = xep0077__q_strn(q, p->name, strlen(p->name)))) break; /* full */
+    if (q->nfields >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; return 0; }
+    if (!(l->name = xep0077__q_strn(q, p->name, strlen(p->name)))) return 0; /* full */
     l->set = NULL;
     if ((l->value = xep0077__q_open(q, d)) != NULL) q->nfields++;
-    break;
+    return 0;
   }
   case XEP0077__A_FORM:
     if (!q->form_depth) {
       q->form_present = 1;
       q->form_depth = d;
     }
-    break;
+    return 0;
   case XEP0077__A_FFIELD:
-    if (q->nform >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; break; }
+    if (q->nform >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; return 0; }
     memset(f, 0, sizeof *f);
     q->cur_field = q->nform++;
-    f->var = xep0077__q_attr(q, p, "var");
-    f->type = xep0077__q_attr(q, p, "type");
-    f->label = xep0077__q_attr(q, p, "label");
+    base = (char *)f;
     break;
   case XEP0077__A_VALUE:
   case XEP0077__A_OPTION:
-  case XEP0077__A_URI: {
-    int kind = r->act - XEP0077__A_VALUE;
-    it = xep0077__q_item(q, kind, (int *)(void *)((char *)f + r->off));
-    if (!it) break;
-    if (kind == XEP0077_ITEM_OPTION) {
-      it->label = xep0077__q_attr(q, p, "label");
-      q->last_option = q->nitems - 1;
-      break;
-    }
-    if (kind == XEP0077_ITEM_URI) it->label = xep0077__q_attr(q, p, "type");
-    it->text = xep0077__q_open(q, d);
+  case XEP0077__A_URI:
+    it = xep0077__q_item(q, r->act - XEP0077__A_VALUE, (int *)(void *)((char *)f + r->off));
+    if (!it) return 0;
+    base = (char *)it;
+    if (r->act == XEP0077__A_OPTION) q->last_option = q->nitems - 1; /* its value follows */
+    else slot = &it->text;
     break;
-  }
   case XEP0077__A_REQUIRED:
     f->required = 1;
-    break;
+    return 0;
   case XEP0077__A_MEDIA: {
     const char *w = xep0077__attr(p, "width"), *h = xep0077__attr(p, "height");
     f->media_width = xep0077__digits(w, f->media_width, 100000);
     f->media_height = xep0077__digits(h, f->media_height, 100000);
-    break;
+    return 0;
   }
   default: /* XEP0077__A_OPTVALUE */
-    if (q->last_option >= 0) {
-      q->item[q->last_option].text = xep0077__q_open(q, d);
-      q->last_option = -1;
-    }
+    if (q->last_option < 0) return 0;
+    slot = &q->item[q->last_option].text;
+    q->last_option = -1;
   }
+  /* The attributes kept (before the text: it grows at the pool's end). */
+  for (a = xep0077__reg_attrs; a < xep0077__reg_attrs + sizeof xep0077__reg_attrs / sizeof *a; a++)
+    if (a->act == r->act)
+      *(const char **)(void *)(base + a->off) = xep0077__q_attr(q, p, a->name);
+  if (slot) *slot = xep0077__q_open(q, d);
   return 0;
 }
 
