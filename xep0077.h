@@ -3187,25 +3187,17 @@ XEP0077DEF const char *xep0077_query_missing(const xep0077_query *q)
   return NULL;
 }
 
-/* Adds name unless it is already listed (prosody sends each field twice:
-   as a legacy element and in the form). */
-static int xep0077__name_add(const char **names, int n, int max, const char *name)
-{
-  int i;
-  if (!name || n >= max) return n;
-  for (i = 0; i < n; i++)
-    if (!strcmp(names[i], name)) return n;
-  names[n] = name;
-  return n + 1;
-}
-
 XEP0077DEF int xep0077_get_used_fields(const xep0077_query *q, const char **names, int max)
 {
-  int i, n = 0;
-  for (i = 0; i < q->nfields; i++) n = xep0077__name_add(names, n, max, q->field[i].name);
-  for (i = 0; i < q->nform; i++)
-    if (q->form[i].var && strcmp(q->form[i].var, "FORM_TYPE"))
-      n = xep0077__name_add(names, n, max, q->form[i].var);
+  int i, k, n = 0;
+  for (i = 0; i < q->nfields + q->nform && n < max; i++) {
+    const char *s = i < q->nfields ? q->field[i].name : q->form[i - q->nfields].var;
+    if (!s || (i >= q->nfields && !strcmp(s, "FORM_TYPE"))) continue;
+    /* each once: prosody sends each field twice, as a legacy element and
+       in the form */
+    for (k = 0; k < n && strcmp(names[k], s); k++) continue;
+    if (k == n) names[n++] = s;
+  }
   return n;
 }
 
