@@ -2898,15 +2898,14 @@ static const char *xep0077__q_attr(xep0077_query *q, const xep0077_xml *p, const
 static void xep0077__q_data(xep0077_query *q, const char *t, size_t n, int last)
 {
   unsigned char out[96];
+  unsigned long acc = q->b64acc;
+  int bits = q->b64bits;
   size_t o = 0, i;
   for (i = 0; i <= n && q->on_data && !q->data_skip; i++) {
     const char *p = i < n && t[i] ? strchr(xep0077__b64, t[i]) : NULL;
     if (p) { /* else padding and white space */
-      q->b64acc = (q->b64acc << 6) | (unsigned long)(p - xep0077__b64);
-      if ((q->b64bits += 6) >= 8) {
-        q->b64bits -= 8;
-        out[o++] = (unsigned char)(q->b64acc >> q->b64bits);
-      }
+      acc = acc << 6 | (unsigned long)(p - xep0077__b64);
+      if ((bits += 6) >= 8) out[o++] = (unsigned char)(acc >> (bits -= 8));
     }
     if (o == sizeof out || (i == n && (o || last))) {
       if (q->on_data(q->data_user, q->data_cid, q->data_type, out, o, i == n && last) < 0)
@@ -2914,6 +2913,8 @@ static void xep0077__q_data(xep0077_query *q, const char *t, size_t n, int last)
       o = 0;
     }
   }
+  q->b64acc = acc;
+  q->b64bits = bits;
 }
 
 static xep0077_item *xep0077__q_item(xep0077_query *q, int kind, int *count)
