@@ -2866,7 +2866,7 @@ static int xep0077__q_text(xep0077_query *q, const char *t, size_t n)
   return 0;
 }
 
-static const char *xep0077__q_open(xep0077_query *q, int depth)
+XEP0077__COLD static const char *xep0077__q_open(xep0077_query *q, int depth)
 {
   char *s = q->pool + q->pool_len;
   if (xep0077__q_text(q, "", 0)) return NULL;
