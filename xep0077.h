@@ -2895,7 +2895,7 @@ static const char *xep0077__q_attr(xep0077_query *q, const xep0077_xml *p, const
 /* XEP-0231 data: decode the base64 pieces as they arrive and hand them on,
    96 bytes at a time (pass i == n ends the piece). Once the host abandoned
    the image, or when it takes none, there is nothing to decode. */
-static void xep0077__q_data(xep0077_query *q, const char *t, size_t n, int last)
+XEP0077__COLD static void xep0077__q_data(xep0077_query *q, const char *t, size_t n, int last)
 {
   unsigned char out[96];
   unsigned long acc = q->b64acc;
@@ -3010,19 +3010,15 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
   xep0077_item *it;
 
   if (!q) return 0;
-  if (ev == XEP0077_XML_TEXT) {
-    if (d != q->open) return 0;
-    if (q->text_kind == XEP0077__K_STRING) xep0077__q_text(q, p->text, p->text_len);
-    else if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, p->text, p->text_len, 0);
-    return 0;
-  }
-  if (ev == XEP0077_XML_END || ev == XEP0077_XML_STANZA_END) {
-    if (q->open == d) {
-      if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, "", 0, 1);
-      else if (q->text_kind == XEP0077__K_STRING) q->pool_len++; /* keep the NUL */
-      q->text_kind = XEP0077__K_NONE;
-      q->open = 0;
+  if (ev >= XEP0077_XML_TEXT && ev <= XEP0077_XML_STANZA_END) {
+    int end = ev != XEP0077_XML_TEXT;
+    if (q->open == d) { /* the text being read: a piece of it, or its end */
+      if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, p->text, end ? 0 : p->text_len, end);
+      else if (!end) xep0077__q_text(q, p->text, p->text_len);
+      else q->pool_len++; /* keep the NUL */
+      if (end) q->text_kind = q->open = XEP0077__K_NONE;
     }
+    if (!end) return 0;
     if (q->form_depth > 0 && d == 4) q->cur_field = q->last_option = -1;
     if (q->form_depth > 0 && d == 3) q->form_depth = -1; /* first form only */
     if (ev == XEP0077_XML_END) return 0;
