@@ -2950,34 +2950,35 @@ enum { /* the actions, grouped by where they apply */
   XEP0077__A_VALUE, XEP0077__A_OPTION, XEP0077__A_URI, /* inside a form field only */
   XEP0077__A_REQUIRED, XEP0077__A_DESC, XEP0077__A_MEDIA, XEP0077__A_OPTVALUE
 };
-static const char *const xep0077__reg_ns[] = {
-  XEP0077__NS_REGISTER, "jabber:x:data", "jabber:x:oob", "urn:xmpp:media-element",
-  "urn:xmpp:bob"
-};
+#define XEP0077__NS_DATA "jabber:x:data"
+#define XEP0077__NS_OOB "jabber:x:oob"
+#define XEP0077__NS_MEDIA "urn:xmpp:media-element"
+#define XEP0077__NS_BOB "urn:xmpp:bob"
 static const struct xep0077__reg_rule {
   unsigned short off; /* the member set: _SLOT, _FLAG in the query; _DESC,
                          and the count of an item, in the form field    */
-  unsigned char ns, depth, act; /* ns: index in reg_ns; depth 0: any      */
+  unsigned char depth, act;     /* depth 0: any                           */
+  const char *ns;
   char name[13];                /* "": any other name                     */
 } xep0077__reg_rules[] = {
-  {0, 4, 0, XEP0077__A_DATA, "data"},
-  {offsetof(xep0077_query, instructions), 0, 3, XEP0077__A_SLOT, "instructions"},
-  {offsetof(xep0077_query, registered), 0, 3, XEP0077__A_FLAG, "registered"},
-  {offsetof(xep0077_query, remove), 0, 3, XEP0077__A_FLAG, "remove"},
-  {0, 0, 3, XEP0077__A_FIELD, ""},
-  {0, 1, 3, XEP0077__A_FORM, "x"},
-  {offsetof(xep0077_query, oob_url), 2, 4, XEP0077__A_SLOT, "url"},
-  {offsetof(xep0077_query, oob_desc), 2, 4, XEP0077__A_SLOT, "desc"},
-  {offsetof(xep0077_query, form_title), 1, 4, XEP0077__A_FSLOT, "title"},
-  {offsetof(xep0077_query, form_instructions), 1, 4, XEP0077__A_FSLOT, "instructions"},
-  {0, 1, 4, XEP0077__A_FFIELD, "field"},
-  {offsetof(xep0077_form_field, nvalues), 1, 5, XEP0077__A_VALUE, "value"},
-  {offsetof(xep0077_form_field, noptions), 1, 5, XEP0077__A_OPTION, "option"},
-  {0, 1, 5, XEP0077__A_REQUIRED, "required"},
-  {offsetof(xep0077_form_field, desc), 1, 5, XEP0077__A_DESC, "desc"},
-  {0, 3, 5, XEP0077__A_MEDIA, "media"},
-  {0, 1, 6, XEP0077__A_OPTVALUE, "value"},
-  {offsetof(xep0077_form_field, nuris), 3, 6, XEP0077__A_URI, "uri"}
+  {0, 0, XEP0077__A_DATA, XEP0077__NS_BOB, "data"},
+  {offsetof(xep0077_query, instructions), 3, XEP0077__A_SLOT, XEP0077__NS_REGISTER, "instructions"},
+  {offsetof(xep0077_query, registered), 3, XEP0077__A_FLAG, XEP0077__NS_REGISTER, "registered"},
+  {offsetof(xep0077_query, remove), 3, XEP0077__A_FLAG, XEP0077__NS_REGISTER, "remove"},
+  {0, 3, XEP0077__A_FIELD, XEP0077__NS_REGISTER, ""},
+  {0, 3, XEP0077__A_FORM, XEP0077__NS_DATA, "x"},
+  {offsetof(xep0077_query, oob_url), 4, XEP0077__A_SLOT, XEP0077__NS_OOB, "url"},
+  {offsetof(xep0077_query, oob_desc), 4, XEP0077__A_SLOT, XEP0077__NS_OOB, "desc"},
+  {offsetof(xep0077_query, form_title), 4, XEP0077__A_FSLOT, XEP0077__NS_DATA, "title"},
+  {offsetof(xep0077_query, form_instructions), 4, XEP0077__A_FSLOT, XEP0077__NS_DATA, "instructions"},
+  {0, 4, XEP0077__A_FFIELD, XEP0077__NS_DATA, "field"},
+  {offsetof(xep0077_form_field, nvalues), 5, XEP0077__A_VALUE, XEP0077__NS_DATA, "value"},
+  {offsetof(xep0077_form_field, noptions), 5, XEP0077__A_OPTION, XEP0077__NS_DATA, "option"},
+  {0, 5, XEP0077__A_REQUIRED, XEP0077__NS_DATA, "required"},
+  {offsetof(xep0077_form_field, desc), 5, XEP0077__A_DESC, XEP0077__NS_DATA, "desc"},
+  {0, 5, XEP0077__A_MEDIA, XEP0077__NS_MEDIA, "media"},
+  {0, 6, XEP0077__A_OPTVALUE, XEP0077__NS_DATA, "value"},
+  {offsetof(xep0077_form_field, nuris), 6, XEP0077__A_URI, XEP0077__NS_MEDIA, "uri"}
 };
 
 /* The attributes of an element kept in the pool: its action's (an
@@ -3005,7 +3006,7 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
   const struct xep0077__reg_attr *a;
   const char **slot = NULL;
   char *base;
-  int d = p->depth, ns;
+  int d = p->depth;
   xep0077_form_field *f;
   xep0077_item *it;
 
@@ -3035,10 +3036,10 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
     return 0;
   }
   if (q->open) return 0; /* markup inside a text field: not ours */
-  for (ns = 0; ns < 5 && strcmp(p->ns, xep0077__reg_ns[ns]); ns++) continue;
   for (r = xep0077__reg_rules;; r++) {
     if (r == xep0077__reg_rules + sizeof xep0077__reg_rules / sizeof *r) return 0;
-    if (r->ns == ns && (!r->depth || r->depth == d) && (!r->name[0] || !strcmp(r->name, p->name)))
+    if ((!r->depth || r->depth == d) && (!r->name[0] || !strcmp(r->name, p->name)) &&
+        !strcmp(r->ns, p->ns))
       break;
   }
   if (r->act >= XEP0077__A_FSLOT && q->form_depth <= 0) return 0;
@@ -3225,7 +3226,7 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
   int i, k;
   if (q->form_present) {
     xep0077_xmlw_start(&c->w, "x");
-    xep0077_xmlw_attr(&c->w, "xmlns", "jabber:x:data");
+    xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_DATA);
     xep0077_xmlw_attr(&c->w, "type", "submit");
     for (i = 0; i < q->nform; i++) {
       const xep0077_form_field *f = &q->form[i];
