@@ -3170,17 +3170,19 @@ static int xep0077__q_flag(const char *name)
 
 XEP0077DEF const char *xep0077_query_missing(const xep0077_query *q)
 {
-  int i;
-  if (q->form_present) {
-    for (i = 0; i < q->nform; i++) {
-      const char *v = q->form[i].var ? xep0077_query_get(q, q->form[i].var) : NULL;
-      if (q->form[i].required && (!v || !*v)) return q->form[i].var;
+  int i, form = q->form_present;
+  for (i = 0; i < (form ? q->nform : q->nfields); i++) {
+    const xep0077_form_field *f = &q->form[i];
+    const xep0077_field *l = &q->field[i];
+    const char *name = form ? f->var : l->name, *v;
+    if (form) { /* the form says which are required */
+      if (!f->required) continue;
+      v = name ? xep0077_query_get(q, name) : NULL;
+    } else { /* XEP-0077: every listed field is */
+      if (xep0077__q_flag(name)) continue;
+      v = l->set ? l->set : l->value;
     }
-    return NULL;
-  }
-  for (i = 0; i < q->nfields; i++) { /* XEP-0077: every listed field is required */
-    const char *v = q->field[i].set ? q->field[i].set : q->field[i].value;
-    if (!xep0077__q_flag(q->field[i].name) && (!v || !*v)) return q->field[i].name;
+    if (!v || !*v) return name;
   }
   return NULL;
 }
