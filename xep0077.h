@@ -3232,16 +3232,23 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
     xep0077_xmlw_attr(&c->w, "type", "submit");
     for (i = 0; i < q->nform; i++) {
       const xep0077_form_field *f = &q->form[i];
-      const xep0077_item *v;
       if (!f->var || (f->type && !strcmp(f->type, "fixed"))) continue;
-      if (!f->set && !xep0077_form_item(q, i, XEP0077_ITEM_VALUE, 0)) continue; /* nothing to say */
-      xep0077_xmlw_start(&c->w, "field");
-      xep0077_xmlw_attr(&c->w, "var", f->var);
-      if (f->set) xep0077__put_value(c, NULL, f, f->set);
-      else /* hidden fields and defaults go back as they came */
-        for (k = 0; (v = xep0077_form_item(q, i, XEP0077_ITEM_VALUE, k)) != NULL; k++)
-          xep0077__put_value(c, NULL, f, v->text);
-      xep0077_xmlw_end(&c->w);
+      /* The caller's value, else (hidden fields, defaults) the values as
+         they came; a field with nothing to say is left out. */
+      for (k = 0;; k++) {
+        const char *v = f->set;
+        if (!v || k) {
+          const xep0077_item *it = v ? NULL : xep0077_form_item(q, i, XEP0077_ITEM_VALUE, k);
+          if (!it) break;
+          v = it->text;
+        }
+        if (!k) {
+          xep0077_xmlw_start(&c->w, "field");
+          xep0077_xmlw_attr(&c->w, "var", f->var);
+        }
+        xep0077__put_value(c, NULL, f, v);
+      }
+      if (k) xep0077_xmlw_end(&c->w);
     }
   } else {
     for (i = 0; i < q->nfields; i++) {
