@@ -2855,32 +2855,34 @@ XEP0077DEF void xep0077_query_clear(xep0077_query *q)
 }
 
 /* The query's pool holds the server's strings back to back. A string opens
-   at its element's START and grows with each TEXT piece; returns -1 (and
-   q->err) when the pool is full. */
-static int xep0077__q_text(xep0077_query *q, const char *t, size_t n)
+   at its element's START and grows with each TEXT piece: q_text appends
+   and returns where the string began, or NULL (and q->err) when the pool
+   is full. */
+static const char *xep0077__q_text(xep0077_query *q, const char *t, size_t n)
 {
-  if (q->pool_len + n + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return -1; }
-  memcpy(q->pool + q->pool_len, t, n);
+  char *s = q->pool + q->pool_len;
+  if (q->pool_len + n + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return NULL; }
+  memcpy(s, t, n);
   q->pool_len += n;
-  q->pool[q->pool_len] = 0;
-  return 0;
+  s[n] = 0;
+  return s;
 }
 
 XEP0077__COLD static const char *xep0077__q_open(xep0077_query *q, int depth)
 {
-  char *s = q->pool + q->pool_len;
-  if (xep0077__q_text(q, "", 0)) return NULL;
-  q->text_kind = XEP0077__K_STRING;
-  q->open = depth;
+  const char *s = xep0077__q_text(q, "", 0);
+  if (s) {
+    q->text_kind = XEP0077__K_STRING;
+    q->open = depth;
+  }
   return s;
 }
 
 /* A copy of s (n bytes) in the pool, NUL-terminated, or NULL. */
 static const char *xep0077__q_strn(xep0077_query *q, const char *s, size_t n)
 {
-  const char *r = q->pool + q->pool_len;
-  if (xep0077__q_text(q, s, n)) return NULL;
-  q->pool_len++; /* keep the NUL */
+  const char *r = xep0077__q_text(q, s, n);
+  if (r) q->pool_len++; /* keep the NUL */
   return r;
 }
 
