@@ -533,30 +533,29 @@ typedef int (*xep0077_data_fn)(void *user, const char *cid, const char *type,
                                const unsigned char *bytes, size_t n, int last);
 
 typedef struct xep0077_query {
-  /* private, first: the fields the parsing touches most sit at small offsets */
+  /* XEP-0231: set these before the call to receive CAPTCHA images (kept by
+     xep0077_query_clear) */
+  xep0077_data_fn on_data;
+  void *data_user;
+  /* private: the fields the code touches most sit at small offsets */
   size_t pool_len;
   int open, text_kind, form_depth, cur_field, last_option, err, data_skip, b64bits;
   unsigned long b64acc;
   /* public */
+  int nfields, nform, nitems;   /* used entries of field[], form[], item[] */
+  int form_present;             /* an XEP-0004 form came (0 when none)     */
   const char *instructions;     /* <instructions/> of the query, or NULL   */
   int registered;               /* <registered/>: this account exists      */
   int remove;                   /* <remove/> was present                   */
+  /* XEP-0066 redirect */
+  const char *oob_url, *oob_desc;
+  const char *data_cid, *data_type; /* of the last XEP-0231 <data/> seen  */
   xep0077_field field[XEP0077_QUERY_FIELDS]; /* legacy, in document order   */
-  int nfields;
-  /* XEP-0004 form (form_present 0 when none) */
-  int form_present;
+  /* XEP-0004 form */
   const char *form_type;        /* the FORM_TYPE value, or NULL            */
   const char *form_title, *form_instructions;
   xep0077_form_field form[XEP0077_QUERY_FIELDS];
-  int nform;
   xep0077_item item[XEP0077_QUERY_ITEMS];
-  int nitems;
-  /* XEP-0066 redirect */
-  const char *oob_url, *oob_desc;
-  /* XEP-0231: set these before the call to receive CAPTCHA images */
-  xep0077_data_fn on_data;
-  void *data_user;
-  const char *data_cid, *data_type; /* of the last <data/> seen           */
   /* private */
   char pool[XEP0077_QUERY_POOL];
 } xep0077_query;
@@ -2846,11 +2845,8 @@ enum { XEP0077__K_NONE, XEP0077__K_STRING, XEP0077__K_DATA }; /* open text */
 
 XEP0077DEF void xep0077_query_clear(xep0077_query *q)
 {
-  xep0077_data_fn f = q->on_data;
-  void *u = q->data_user;
-  memset(q, 0, sizeof *q);
-  q->on_data = f;
-  q->data_user = u;
+  size_t keep = offsetof(xep0077_query, pool_len); /* on_data, data_user */
+  memset((char *)q + keep, 0, sizeof *q - keep);
   q->cur_field = q->last_option = -1;
 }
 
