@@ -2979,12 +2979,13 @@ static const struct xep0077__reg_rule {
   {offsetof(xep0077_form_field, nuris), 6, XEP0077__A_URI, XEP0077__NS_MEDIA, "uri"}
 };
 
-/* The attributes of an element kept in the pool: its action's (an
-   XEP0077__A_*) member set, in the query, the new form field or item. */
+/* The attributes of an element kept: copied into the pool (a media's size
+   parsed as a number), into its action's (an XEP0077__A_*) member, in the
+   query, the form field or the new item. */
 static const struct xep0077__reg_attr {
   unsigned short off;
   unsigned char act;
-  char name[6];
+  char name[7];
 } xep0077__reg_attrs[] = {
   {offsetof(xep0077_query, data_cid), XEP0077__A_DATA, "cid"},
   {offsetof(xep0077_query, data_type), XEP0077__A_DATA, "type"},
@@ -2992,7 +2993,9 @@ static const struct xep0077__reg_attr {
   {offsetof(xep0077_form_field, type), XEP0077__A_FFIELD, "type"},
   {offsetof(xep0077_form_field, label), XEP0077__A_FFIELD, "label"},
   {offsetof(xep0077_item, label), XEP0077__A_OPTION, "label"},
-  {offsetof(xep0077_item, label), XEP0077__A_URI, "type"}
+  {offsetof(xep0077_item, label), XEP0077__A_URI, "type"},
+  {offsetof(xep0077_form_field, media_width), XEP0077__A_MEDIA, "width"},
+  {offsetof(xep0077_form_field, media_height), XEP0077__A_MEDIA, "height"}
 };
 
 /* The reply to a registration request, event by event, into the query. */
@@ -3094,12 +3097,9 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
   case XEP0077__A_REQUIRED:
     f->required = 1;
     return 0;
-  case XEP0077__A_MEDIA: {
-    const char *w = xep0077__attr(p, "width"), *h = xep0077__attr(p, "height");
-    f->media_width = xep0077__digits(w, f->media_width, 100000);
-    f->media_height = xep0077__digits(h, f->media_height, 100000);
-    return 0;
-  }
+  case XEP0077__A_MEDIA:
+    base = (char *)f;
+    break;
   default: /* XEP0077__A_OPTVALUE */
     if (q->last_option < 0) return 0;
     slot = &q->item[q->last_option].text;
@@ -3107,8 +3107,13 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
   }
   /* The attributes kept (before the text: it grows at the pool's end). */
   for (a = xep0077__reg_attrs; a < xep0077__reg_attrs + sizeof xep0077__reg_attrs / sizeof *a; a++)
-    if (a->act == r->act)
-      *(const char **)(void *)(base + a->off) = xep0077__q_attr(q, p, a->name);
+    if (a->act == r->act) {
+      void *m = base + a->off;
+      if (r->act == XEP0077__A_MEDIA) /* a number */
+        *(int *)m = xep0077__digits(xep0077__attr(p, a->name), *(int *)m, 100000);
+      else
+        *(const char **)m = xep0077__q_attr(q, p, a->name);
+    }
   if (slot) *slot = xep0077__q_open(q, d);
   return 0;
 }
