@@ -2900,13 +2900,14 @@ XEP0077__COLD static void xep0077__q_data(xep0077_query *q, const char *t, size_
   int bits = q->b64bits;
   size_t o = 0, i;
   for (i = 0; i <= n && q->on_data && !q->data_skip; i++) {
-    const char *p = i < n && t[i] ? strchr(xep0077__b64, t[i]) : NULL;
+    int fin = i == n;
+    const char *p = !fin && t[i] ? strchr(xep0077__b64, t[i]) : NULL;
     if (p) { /* else padding and white space */
       acc = acc << 6 | (unsigned long)(p - xep0077__b64);
       if ((bits += 6) >= 8) out[o++] = (unsigned char)(acc >> (bits -= 8));
     }
-    if (o == sizeof out || (i == n && (o || last))) {
-      if (q->on_data(q->data_user, q->data_cid, q->data_type, out, o, i == n && last) < 0)
+    if (o == sizeof out || (fin && (o || last))) {
+      if (q->on_data(q->data_user, q->data_cid, q->data_type, out, o, fin && last) < 0)
         q->data_skip = 1;
       o = 0;
     }
