@@ -3166,10 +3166,14 @@ XEP0077DEF const char *xep0077_query_get(const xep0077_query *q, const char *nam
   return q->field[i].set ? q->field[i].set : q->field[i].value;
 }
 
-/* Legacy fields that describe the query rather than ask for a value. */
-static int xep0077__q_flag(const char *name)
+/* What legacy field l sends: the caller's value, else the server's, "" for
+   none; NULL for the fields that describe the query rather than ask for a
+   value (registered, remove). */
+static const char *xep0077__l_value(const xep0077_field *l)
 {
-  return !name || !strcmp(name, "registered") || !strcmp(name, "remove");
+  const char *v = l->set ? l->set : l->value;
+  if (!l->name || !strcmp(l->name, "registered") || !strcmp(l->name, "remove")) return NULL;
+  return v ? v : "";
 }
 
 XEP0077DEF const char *xep0077_query_missing(const xep0077_query *q)
@@ -3182,9 +3186,8 @@ XEP0077DEF const char *xep0077_query_missing(const xep0077_query *q)
     if (form) { /* the form says which are required */
       if (!f->required) continue;
       v = name ? xep0077_query_get(q, name) : NULL;
-    } else { /* XEP-0077: every listed field is */
-      if (xep0077__q_flag(name)) continue;
-      v = l->set ? l->set : l->value;
+    } else if ((v = xep0077__l_value(l)) == NULL) {
+      continue; /* XEP-0077: every other listed field is required */
     }
     if (!v || !*v) return name;
   }
@@ -3256,10 +3259,8 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
     }
   } else {
     for (i = 0; i < q->nfields; i++) {
-      const xep0077_field *f = &q->field[i];
-      const char *v = f->set ? f->set : f->value;
-      if (xep0077__q_flag(f->name) || !v || !*v) continue;
-      xep0077__put_value(c, f->name, NULL, v);
+      const char *v = xep0077__l_value(&q->field[i]);
+      if (v && *v) xep0077__put_value(c, q->field[i].name, NULL, v);
     }
   }
 }
