@@ -3384,7 +3384,7 @@ static int xep0077__change_form(xep0077 *c, xep0077_query *q)
 }
 
 /* The blocking calls: the _start, then the pump until it ends. */
-static int xep0077__block(xep0077 *c, int rc)
+XEP0077__COLD static int xep0077__block(xep0077 *c, int rc)
 {
   return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
 }
