@@ -2864,7 +2864,7 @@ static const char *xep0077__q_text(xep0077_query *q, const char *t, size_t n)
   return s;
 }
 
-XEP0077__COLD static const char *xep0077__q_open(xep0077_query *q, int depth)
+static const char *xep0077__q_open(xep0077_query *q, int depth)
 {
   const char *s = xep0077__q_text(q, "", 0);
   if (s) {
