@@ -539,7 +539,7 @@ typedef struct xep0077_query {
   void *data_user;
   /* private: the fields the code touches most sit at small offsets */
   size_t pool_len;
-  int open, text_kind, form_depth, cur_field, last_option, err, data_skip, b64bits;
+  int open, text_kind, form_state, cur_field, last_option, err, data_skip, b64bits;
   unsigned long b64acc;
   /* public */
   int nfields, nform, nitems;   /* used entries of field[], form[], item[] */
@@ -2842,6 +2842,7 @@ XEP0077DEF int xep0077_close(xep0077 *c, unsigned long timeout_ms)
 #define XEP0077__NS_REGISTER "jabber:iq:register"
 
 enum { XEP0077__K_NONE, XEP0077__K_STRING, XEP0077__K_DATA }; /* open text */
+enum { XEP0077__F_NONE, XEP0077__F_IN, XEP0077__F_DONE }; /* the (first) form */
 
 XEP0077DEF void xep0077_query_clear(xep0077_query *q)
 {
@@ -2969,7 +2970,8 @@ static const struct xep0077__reg_rule {
   {offsetof(xep0077_query, oob_url), 4, XEP0077__A_SLOT, XEP0077__NS_OOB, "url"},
   {offsetof(xep0077_query, oob_desc), 4, XEP0077__A_SLOT, XEP0077__NS_OOB, "desc"},
   {offsetof(xep0077_query, form_title), 4, XEP0077__A_FSLOT, XEP0077__NS_DATA, "title"},
-  {offsetof(xep0077_query, form_instructions), 4, XEP0077__A_FSLOT, XEP0077__NS_DATA, "instructions"},
+  {offsetof(xep0077_query, form_instructions), 4, XEP0077__A_FSLOT, XEP0077__NS_DATA,
+   "instructions"},
   {0, 4, XEP0077__A_FFIELD, XEP0077__NS_DATA, "field"},
   {offsetof(xep0077_form_field, nvalues), 5, XEP0077__A_VALUE, XEP0077__NS_DATA, "value"},
   {offsetof(xep0077_form_field, noptions), 5, XEP0077__A_OPTION, XEP0077__NS_DATA, "option"},
@@ -3022,8 +3024,10 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
       if (end) q->text_kind = q->open = XEP0077__K_NONE;
     }
     if (!end) return 0;
-    if (q->form_depth > 0 && d == 4) q->cur_field = q->last_option = -1;
-    if (q->form_depth > 0 && d == 3) q->form_depth = -1; /* first form only */
+    if (q->form_state == XEP0077__F_IN) { /* the form is at depth 3, its fields at 4 */
+      if (d == 4) q->cur_field = q->last_option = -1;
+      if (d == 3) q->form_state = XEP0077__F_DONE; /* first form only */
+    }
     if (ev == XEP0077_XML_END) return 0;
     if (q->form_present) q->form_type = xep0077_query_get(q, "FORM_TYPE");
     if (q->err) return q->err;
@@ -3044,7 +3048,7 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
         !strcmp(r->ns, p->ns))
       break;
   }
-  if (r->act >= XEP0077__A_FSLOT && q->form_depth <= 0) return 0;
+  if (r->act >= XEP0077__A_FSLOT && q->form_state != XEP0077__F_IN) return 0;
   if (r->act >= XEP0077__A_VALUE && q->cur_field < 0) return 0;
   base = (char *)q;
   f = &q->form[r->act >= XEP0077__A_VALUE ? q->cur_field : q->nform];
@@ -3075,9 +3079,9 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
     return 0;
   }
   case XEP0077__A_FORM:
-    if (!q->form_depth) {
+    if (q->form_state == XEP0077__F_NONE) {
       q->form_present = 1;
-      q->form_depth = d;
+      q->form_state = XEP0077__F_IN;
     }
     return 0;
   case XEP0077__A_FFIELD:
@@ -3285,7 +3289,8 @@ enum {
 static int xep0077__reg_begin(xep0077 *c, int kind, const char *to)
 {
   int rc;
-  if ((XEP0077__RB_LOGIN >> kind & 1) && (!c->authenticated || !c->jid[0])) return XEP0077_ERR_STATE;
+  if ((XEP0077__RB_LOGIN >> kind & 1) && (!c->authenticated || !c->jid[0]))
+    return XEP0077_ERR_STATE;
   if ((XEP0077__RB_SECRET >> kind & 1) && !c->secure &&
       !(c->tls_active ? c->cfg.insecure_unverified_tls : c->cfg.insecure_plaintext))
     return XEP0077_ERR_INSECURE;
