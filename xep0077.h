@@ -2917,6 +2917,8 @@ XEP0077__COLD static void xep0077__q_data(xep0077_query *q, const char *t, size_
   q->b64bits = bits;
 }
 
+/* A new item of the current form field; counted in *count. Like every
+   entry added while a reply is read, it starts zeroed (label NULL). */
 static xep0077_item *xep0077__q_item(xep0077_query *q, int kind, int *count)
 {
   xep0077_item *it;
@@ -2926,7 +2928,6 @@ static xep0077_item *xep0077__q_item(xep0077_query *q, int kind, int *count)
   it->field = q->cur_field;
   it->kind = kind;
   it->text = "";
-  it->label = NULL;
   return it;
 }
 
@@ -3037,7 +3038,8 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
     return 0;
   }
   if (ev != XEP0077_XML_START) return 0;
-  if (d == 1) { /* the reply replaces whatever the query held */
+  if (d == 1) { /* the reply replaces whatever the query held: the entries
+                   added below start zeroed */
     xep0077_query_clear(q);
     return 0;
   }
@@ -3074,7 +3076,6 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
     xep0077_field *l = &q->field[q->nfields];
     if (q->nfields >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; return 0; }
     if (!(l->name = xep0077__q_strn(q, p->name, strlen(p->name)))) return 0; /* full */
-    l->set = NULL;
     if ((l->value = xep0077__q_open(q, d)) != NULL) q->nfields++;
     return 0;
   }
@@ -3086,8 +3087,7 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
     return 0;
   case XEP0077__A_FFIELD:
     if (q->nform >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; return 0; }
-    memset(f, 0, sizeof *f);
-    q->cur_field = q->nform++;
+    q->cur_field = q->nform++; /* f, zeroed */
     base = (char *)f;
     break;
   case XEP0077__A_VALUE:
