@@ -2892,8 +2892,9 @@ static const char *xep0077__q_attr(xep0077_query *q, const xep0077_xml *p, const
 }
 
 /* XEP-0231 data: decode the base64 pieces as they arrive and hand them on,
-   96 bytes at a time (pass i == n ends the piece). Once the host abandoned
-   the image, or when it takes none, there is nothing to decode. */
+   96 bytes at a time; the loop's last pass (i == n) hands on the rest, and
+   the end (last) when it is the data's. Once the host abandoned the image,
+   or when it takes none, there is nothing to decode. */
 XEP0077__COLD static void xep0077__q_data(xep0077_query *q, const char *t, size_t n, int last)
 {
   unsigned char out[96];
@@ -3022,7 +3023,10 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
       if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, p->text, end ? 0 : p->text_len, end);
       else if (!end) xep0077__q_text(q, p->text, p->text_len);
       else q->pool_len++; /* keep the NUL */
-      if (end) q->text_kind = q->open = XEP0077__K_NONE;
+      if (end) { /* closed */
+        q->text_kind = XEP0077__K_NONE;
+        q->open = 0;
+      }
     }
     if (!end) return 0;
     if (q->form_state == XEP0077__F_IN) { /* the form is at depth 3, its fields at 4 */
