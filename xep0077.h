@@ -533,30 +533,30 @@ typedef int (*xep0077_data_fn)(void *user, const char *cid, const char *type,
                                const unsigned char *bytes, size_t n, int last);
 
 typedef struct xep0077_query {
+  /* XEP-0231: set these before the call to receive CAPTCHA images (kept by
+     xep0077_query_clear) */
+  xep0077_data_fn on_data;
+  void *data_user;
+  /* private: the fields the code touches most sit at small offsets */
+  size_t pool_len;
+  int open, text_kind, form_state, cur_field, last_option, err, data_skip, b64bits;
+  unsigned long b64acc;
+  /* public */
+  int nfields, nform, nitems;   /* used entries of field[], form[], item[] */
+  int form_present;             /* an XEP-0004 form came (0 when none)     */
   const char *instructions;     /* <instructions/> of the query, or NULL   */
   int registered;               /* <registered/>: this account exists      */
   int remove;                   /* <remove/> was present                   */
+  /* XEP-0066 redirect */
+  const char *oob_url, *oob_desc;
+  const char *data_cid, *data_type; /* of the last XEP-0231 <data/> seen  */
   xep0077_field field[XEP0077_QUERY_FIELDS]; /* legacy, in document order   */
-  int nfields;
-  /* XEP-0004 form (form_present 0 when none) */
-  int form_present;
+  /* XEP-0004 form */
   const char *form_type;        /* the FORM_TYPE value, or NULL            */
   const char *form_title, *form_instructions;
   xep0077_form_field form[XEP0077_QUERY_FIELDS];
-  int nform;
   xep0077_item item[XEP0077_QUERY_ITEMS];
-  int nitems;
-  /* XEP-0066 redirect */
-  const char *oob_url, *oob_desc;
-  /* XEP-0231: set these before the call to receive CAPTCHA images */
-  xep0077_data_fn on_data;
-  void *data_user;
-  const char *data_cid, *data_type; /* of the last <data/> seen           */
   /* private */
-  size_t pool_len;
-  int open, form_depth, text_kind, err, data_skip, cur_field, last_option;
-  unsigned long b64acc;
-  int b64bits;
   char pool[XEP0077_QUERY_POOL];
 } xep0077_query;
 
@@ -2840,82 +2840,86 @@ XEP0077DEF int xep0077_close(xep0077 *c, unsigned long timeout_ms)
 
 /* ---- 4. In-band registration (XEP-0077) --------------------------------- */
 #define XEP0077__NS_REGISTER "jabber:iq:register"
-#define XEP0077__NS_DATA "jabber:x:data"
-#define XEP0077__NS_OOB "jabber:x:oob"
-#define XEP0077__NS_MEDIA "urn:xmpp:media-element"
-#define XEP0077__NS_BOB "urn:xmpp:bob"
 
 enum { XEP0077__K_NONE, XEP0077__K_STRING, XEP0077__K_DATA }; /* open text */
+enum { XEP0077__F_NONE, XEP0077__F_IN, XEP0077__F_DONE }; /* the (first) form */
 
 XEP0077DEF void xep0077_query_clear(xep0077_query *q)
 {
-  xep0077_data_fn f = q->on_data;
-  void *u = q->data_user;
-  memset(q, 0, sizeof *q);
-  q->on_data = f;
-  q->data_user = u;
+  size_t keep = offsetof(xep0077_query, pool_len); /* on_data, data_user */
+  memset((char *)q + keep, 0, sizeof *q - keep);
   q->cur_field = q->last_option = -1;
 }
 
 /* The query's pool holds the server's strings back to back. A string opens
-   at its element's START and grows with each TEXT piece. */
-static const char *xep0077__q_open(xep0077_query *q, int depth)
+   at its element's START and grows with each TEXT piece: q_text appends
+   and returns where the string began, or NULL (and q->err) when the pool
+   is full. */
+static const char *xep0077__q_text(xep0077_query *q, const char *t, size_t n)
 {
-  char *s;
-  if (q->pool_len + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return NULL; }
-  s = q->pool + q->pool_len;
-  *s = 0;
-  q->text_kind = XEP0077__K_STRING;
-  q->open = depth;
+  char *s = q->pool + q->pool_len;
+  if (q->pool_len + n + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return NULL; }
+  memcpy(s, t, n);
+  q->pool_len += n;
+  s[n] = 0;
   return s;
 }
 
-static void xep0077__q_text(xep0077_query *q, const char *t, size_t n)
+static const char *xep0077__q_open(xep0077_query *q, int depth)
 {
-  if (q->pool_len + n + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return; }
-  memcpy(q->pool + q->pool_len, t, n);
-  q->pool_len += n;
-  q->pool[q->pool_len] = 0;
+  const char *s = xep0077__q_text(q, "", 0);
+  if (s) {
+    q->text_kind = XEP0077__K_STRING;
+    q->open = depth;
+  }
+  return s;
 }
 
-static const char *xep0077__q_str(xep0077_query *q, const char *s)
+/* A copy of s (n bytes) in the pool, NUL-terminated, or NULL. */
+static const char *xep0077__q_strn(xep0077_query *q, const char *s, size_t n)
 {
-  size_t n;
-  const char *r;
-  if (!s) return NULL;
-  n = strlen(s);
-  if (q->pool_len + n + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return NULL; }
-  r = q->pool + q->pool_len;
-  memcpy(q->pool + q->pool_len, s, n + 1);
-  q->pool_len += n + 1;
+  const char *r = xep0077__q_text(q, s, n);
+  if (r) q->pool_len++; /* keep the NUL */
   return r;
 }
 
-/* XEP-0231 data: decode the base64 pieces as they arrive and hand them on. */
-static void xep0077__q_data(xep0077_query *q, const char *t, size_t n, int last)
+/* An attribute of the current element, copied into the pool; NULL when
+   absent (or the pool is full). */
+static const char *xep0077__q_attr(xep0077_query *q, const xep0077_xml *p, const char *name)
 {
-  unsigned char out[96] = {0};
+  const char *s = xep0077__attr(p, name);
+  return s ? xep0077__q_strn(q, s, strlen(s)) : NULL;
+}
+
+/* XEP-0231 data: decode the base64 pieces as they arrive and hand them on,
+   96 bytes at a time; the loop's last pass (i == n) hands on the rest, and
+   the end (last) when it is the data's. Once the host abandoned the image,
+   or when it takes none, there is nothing to decode. */
+XEP0077__COLD static void xep0077__q_data(xep0077_query *q, const char *t, size_t n, int last)
+{
+  unsigned char out[96];
+  unsigned long acc = q->b64acc;
+  int bits = q->b64bits;
   size_t o = 0, i;
-  for (i = 0; i < n; i++) {
-    const char *p = t[i] ? strchr(xep0077__b64, t[i]) : NULL;
-    if (!p) continue; /* padding and white space */
-    q->b64acc = (q->b64acc << 6) | (unsigned long)(p - xep0077__b64);
-    if ((q->b64bits += 6) >= 8) {
-      q->b64bits -= 8;
-      out[o++] = (unsigned char)(q->b64acc >> q->b64bits);
+  for (i = 0; i <= n && q->on_data && !q->data_skip; i++) {
+    int fin = i == n;
+    const char *p = !fin && t[i] ? strchr(xep0077__b64, t[i]) : NULL;
+    if (p) { /* else padding and white space */
+      acc = acc << 6 | (unsigned long)(p - xep0077__b64);
+      if ((bits += 6) >= 8) out[o++] = (unsigned char)(acc >> (bits -= 8));
     }
-    if (o == sizeof out) {
-      if (q->on_data && !q->data_skip &&
-          q->on_data(q->data_user, q->data_cid, q->data_type, out, o, 0) < 0)
+    if (o == sizeof out || (fin && (o || last))) {
+      if (q->on_data(q->data_user, q->data_cid, q->data_type, out, o, fin && last) < 0)
         q->data_skip = 1;
       o = 0;
     }
   }
-  if ((o || last) && q->on_data && !q->data_skip &&
-      q->on_data(q->data_user, q->data_cid, q->data_type, out, o, last) < 0)
-    q->data_skip = 1;
+  q->b64acc = acc;
+  q->b64bits = bits;
 }
 
+/* A new item of the current form field; counted in *count. Like every
+   entry added while a reply is read, it starts zeroed (label NULL). */
 static xep0077_item *xep0077__q_item(xep0077_query *q, int kind, int *count)
 {
   xep0077_item *it;
@@ -2925,7 +2929,6 @@ static xep0077_item *xep0077__q_item(xep0077_query *q, int kind, int *count)
   it->field = q->cur_field;
   it->kind = kind;
   it->text = "";
-  it->label = NULL;
   return it;
 }
 
@@ -2937,33 +2940,99 @@ XEP0077DEF const xep0077_item *xep0077_form_item(const xep0077_query *q, int i, 
   return NULL;
 }
 
-/* The reply to a registration request, event by event, into the query:
-   <query/> children (depth 3), its XEP-0004 form and XEP-0066 redirect, and
-   XEP-0231 data wherever it is. */
+/* What an element of the reply is to the query, by namespace, depth and
+   name: the reply is <iq> (depth 1) > <query/> (2) > its children (3); the
+   XEP-0004 form <x/> is one of them, with <field/>s at 4 and their
+   <value/>, <option/>, <media/> at 5, an option's <value/> and a media
+   <uri/> at 6; XEP-0066 <x><url/><desc/></x> at 4; XEP-0231 <data/>
+   anywhere. One table lookup instead of a chain of compares. */
+enum { /* the actions, grouped by where they apply */
+  XEP0077__A_DATA, XEP0077__A_SLOT, XEP0077__A_FLAG, XEP0077__A_FIELD, XEP0077__A_FORM,
+  XEP0077__A_FSLOT, XEP0077__A_FFIELD,    /* inside the (first) form only */
+  XEP0077__A_VALUE, XEP0077__A_OPTION, XEP0077__A_URI, /* inside a form field only */
+  XEP0077__A_REQUIRED, XEP0077__A_DESC, XEP0077__A_MEDIA, XEP0077__A_OPTVALUE
+};
+#define XEP0077__NS_DATA "jabber:x:data"
+#define XEP0077__NS_OOB "jabber:x:oob"
+#define XEP0077__NS_MEDIA "urn:xmpp:media-element"
+#define XEP0077__NS_BOB "urn:xmpp:bob"
+static const struct xep0077__reg_rule {
+  unsigned short off; /* the member set: _SLOT, _FLAG in the query; _DESC,
+                         and the count of an item, in the form field    */
+  unsigned char depth, act;     /* depth 0: any                           */
+  const char *ns;
+  char name[13];                /* "": any other name                     */
+} xep0077__reg_rules[] = {
+  {0, 0, XEP0077__A_DATA, XEP0077__NS_BOB, "data"},
+  {offsetof(xep0077_query, instructions), 3, XEP0077__A_SLOT, XEP0077__NS_REGISTER, "instructions"},
+  {offsetof(xep0077_query, registered), 3, XEP0077__A_FLAG, XEP0077__NS_REGISTER, "registered"},
+  {offsetof(xep0077_query, remove), 3, XEP0077__A_FLAG, XEP0077__NS_REGISTER, "remove"},
+  {0, 3, XEP0077__A_FIELD, XEP0077__NS_REGISTER, ""},
+  {0, 3, XEP0077__A_FORM, XEP0077__NS_DATA, "x"},
+  {offsetof(xep0077_query, oob_url), 4, XEP0077__A_SLOT, XEP0077__NS_OOB, "url"},
+  {offsetof(xep0077_query, oob_desc), 4, XEP0077__A_SLOT, XEP0077__NS_OOB, "desc"},
+  {offsetof(xep0077_query, form_title), 4, XEP0077__A_FSLOT, XEP0077__NS_DATA, "title"},
+  {offsetof(xep0077_query, form_instructions), 4, XEP0077__A_FSLOT, XEP0077__NS_DATA,
+   "instructions"},
+  {0, 4, XEP0077__A_FFIELD, XEP0077__NS_DATA, "field"},
+  {offsetof(xep0077_form_field, nvalues), 5, XEP0077__A_VALUE, XEP0077__NS_DATA, "value"},
+  {offsetof(xep0077_form_field, noptions), 5, XEP0077__A_OPTION, XEP0077__NS_DATA, "option"},
+  {0, 5, XEP0077__A_REQUIRED, XEP0077__NS_DATA, "required"},
+  {offsetof(xep0077_form_field, desc), 5, XEP0077__A_DESC, XEP0077__NS_DATA, "desc"},
+  {0, 5, XEP0077__A_MEDIA, XEP0077__NS_MEDIA, "media"},
+  {0, 6, XEP0077__A_OPTVALUE, XEP0077__NS_DATA, "value"},
+  {offsetof(xep0077_form_field, nuris), 6, XEP0077__A_URI, XEP0077__NS_MEDIA, "uri"}
+};
+
+/* The attributes of an element kept: copied into the pool (a media's size
+   parsed as a number), into its action's (an XEP0077__A_*) member, in the
+   query, the form field or the new item. */
+static const struct xep0077__reg_attr {
+  unsigned short off;
+  unsigned char act;
+  char name[7];
+} xep0077__reg_attrs[] = {
+  {offsetof(xep0077_query, data_cid), XEP0077__A_DATA, "cid"},
+  {offsetof(xep0077_query, data_type), XEP0077__A_DATA, "type"},
+  {offsetof(xep0077_form_field, var), XEP0077__A_FFIELD, "var"},
+  {offsetof(xep0077_form_field, type), XEP0077__A_FFIELD, "type"},
+  {offsetof(xep0077_form_field, label), XEP0077__A_FFIELD, "label"},
+  {offsetof(xep0077_item, label), XEP0077__A_OPTION, "label"},
+  {offsetof(xep0077_item, label), XEP0077__A_URI, "type"},
+  {offsetof(xep0077_form_field, media_width), XEP0077__A_MEDIA, "width"},
+  {offsetof(xep0077_form_field, media_height), XEP0077__A_MEDIA, "height"}
+};
+
+/* The reply to a registration request, event by event, into the query. */
 static int xep0077__reg_fn(xep0077 *c, int ev)
 {
   xep0077_xml *p = &c->xml;
   xep0077_query *q = (xep0077_query *)c->iq_user;
-  int d = p->depth, fd;
+  const struct xep0077__reg_rule *r;
+  const struct xep0077__reg_attr *a;
+  const char **slot = NULL;
+  char *base;
+  int d = p->depth;
   xep0077_form_field *f;
   xep0077_item *it;
 
   if (!q) return 0;
-  if (ev == XEP0077_XML_TEXT) {
-    if (d != q->open) return 0;
-    if (q->text_kind == XEP0077__K_STRING) xep0077__q_text(q, p->text, p->text_len);
-    else if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, p->text, p->text_len, 0);
-    return 0;
-  }
-  if (ev == XEP0077_XML_END || ev == XEP0077_XML_STANZA_END) {
-    if (q->open == d) {
-      if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, "", 0, 1);
-      else if (q->text_kind == XEP0077__K_STRING) q->pool_len++; /* keep the NUL */
-      q->text_kind = XEP0077__K_NONE;
-      q->open = 0;
+  if (ev >= XEP0077_XML_TEXT && ev <= XEP0077_XML_STANZA_END) {
+    int end = ev != XEP0077_XML_TEXT;
+    if (q->open == d) { /* the text being read: a piece of it, or its end */
+      if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, p->text, end ? 0 : p->text_len, end);
+      else if (!end) xep0077__q_text(q, p->text, p->text_len);
+      else q->pool_len++; /* keep the NUL */
+      if (end) { /* closed */
+        q->text_kind = XEP0077__K_NONE;
+        q->open = 0;
+      }
     }
-    if (q->form_depth > 0 && d == q->form_depth + 1) q->cur_field = q->last_option = -1;
-    if (q->form_depth > 0 && d == q->form_depth) q->form_depth = -1; /* first form only */
+    if (!end) return 0;
+    if (q->form_state == XEP0077__F_IN) { /* the form is at depth 3, its fields at 4 */
+      if (d == 4) q->cur_field = q->last_option = -1;
+      if (d == 3) q->form_state = XEP0077__F_DONE; /* first form only */
+    }
     if (ev == XEP0077_XML_END) return 0;
     if (q->form_present) q->form_type = xep0077_query_get(q, "FORM_TYPE");
     if (q->err) return q->err;
@@ -2973,209 +3042,202 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
     return 0;
   }
   if (ev != XEP0077_XML_START) return 0;
-  if (d == 1) { /* the reply replaces whatever the query held */
+  if (d == 1) { /* the reply replaces whatever the query held: the entries
+                   added below start zeroed */
     xep0077_query_clear(q);
     return 0;
   }
   if (q->open) return 0; /* markup inside a text field: not ours */
-  if (xep0077__elem(p, XEP0077__NS_BOB, "data")) {
-    q->data_cid = xep0077__q_str(q, xep0077__attr(p, "cid"));
-    q->data_type = xep0077__q_str(q, xep0077__attr(p, "type"));
+  for (r = xep0077__reg_rules;; r++) {
+    if (r == xep0077__reg_rules + sizeof xep0077__reg_rules / sizeof *r) return 0;
+    if ((!r->depth || r->depth == d) && (!r->name[0] || !strcmp(r->name, p->name)) &&
+        !strcmp(r->ns, p->ns))
+      break;
+  }
+  if (r->act >= XEP0077__A_FSLOT && q->form_state != XEP0077__F_IN) return 0;
+  if (r->act >= XEP0077__A_VALUE && q->cur_field < 0) return 0;
+  base = (char *)q;
+  f = &q->form[r->act >= XEP0077__A_VALUE ? q->cur_field : q->nform];
+  switch (r->act) {
+  case XEP0077__A_DATA:
     q->b64acc = 0;
     q->b64bits = q->data_skip = 0;
     q->text_kind = XEP0077__K_DATA;
     q->open = d;
-    return 0;
-  }
-  if (d == 3 && !strcmp(p->ns, XEP0077__NS_REGISTER)) { /* a child of <query/> */
-    if (!strcmp(p->name, "instructions")) {
-      if (!q->instructions) q->instructions = xep0077__q_open(q, d);
-      return 0;
-    }
-    if (!strcmp(p->name, "registered")) q->registered = 1;
-    if (!strcmp(p->name, "remove")) q->remove = 1;
+    break;
+  case XEP0077__A_DESC:
+    base = (char *)f;
+    /* fall through */
+  case XEP0077__A_SLOT:
+  case XEP0077__A_FSLOT: /* the first one counts */
+    slot = (const char **)(void *)(base + r->off);
+    if (*slot) return 0;
+    break;
+  case XEP0077__A_FLAG:
+    *(int *)(void *)(base + r->off) = 1; /* and listed as a field too */
+    /* fall through */
+  case XEP0077__A_FIELD: {
+    xep0077_field *l = &q->field[q->nfields];
     if (q->nfields >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; return 0; }
-    if (!(q->field[q->nfields].name = xep0077__q_str(q, p->name))) return 0; /* full */
-    q->field[q->nfields].set = NULL;
-    q->field[q->nfields].value = xep0077__q_open(q, d);
-    if (q->field[q->nfields].value) q->nfields++;
+    if (!(l->name = xep0077__q_strn(q, p->name, strlen(p->name)))) return 0; /* full */
+    if ((l->value = xep0077__q_open(q, d)) != NULL) q->nfields++;
     return 0;
   }
-  if (d == 3 && xep0077__elem(p, XEP0077__NS_DATA, "x")) {
-    if (!q->form_depth) {
+  case XEP0077__A_FORM:
+    if (q->form_state == XEP0077__F_NONE) {
       q->form_present = 1;
-      q->form_depth = d;
+      q->form_state = XEP0077__F_IN;
     }
     return 0;
-  }
-  if (d == 4 && !strcmp(p->ns, XEP0077__NS_OOB)) {
-    if (!strcmp(p->name, "url") && !q->oob_url) q->oob_url = xep0077__q_open(q, d);
-    else if (!strcmp(p->name, "desc") && !q->oob_desc) q->oob_desc = xep0077__q_open(q, d);
+  case XEP0077__A_FFIELD:
+    if (q->nform >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; return 0; }
+    q->cur_field = q->nform++; /* f, zeroed */
+    base = (char *)f;
+    break;
+  case XEP0077__A_VALUE:
+  case XEP0077__A_OPTION:
+  case XEP0077__A_URI:
+    it = xep0077__q_item(q, r->act - XEP0077__A_VALUE, (int *)(void *)((char *)f + r->off));
+    if (!it) return 0;
+    base = (char *)it;
+    if (r->act == XEP0077__A_OPTION) q->last_option = q->nitems - 1; /* its value follows */
+    else slot = &it->text;
+    break;
+  case XEP0077__A_REQUIRED:
+    f->required = 1;
     return 0;
-  }
-  fd = q->form_depth;
-  if (fd <= 0 || d <= fd) return 0;
-  if (d == fd + 1) {
-    if (strcmp(p->ns, XEP0077__NS_DATA)) return 0;
-    if (!strcmp(p->name, "title") && !q->form_title) q->form_title = xep0077__q_open(q, d);
-    else if (!strcmp(p->name, "instructions") && !q->form_instructions)
-      q->form_instructions = xep0077__q_open(q, d);
-    else if (!strcmp(p->name, "field")) {
-      if (q->nform >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; return 0; }
-      f = &q->form[q->nform];
-      memset(f, 0, sizeof *f);
-      q->cur_field = q->nform++;
-      f->var = xep0077__q_str(q, xep0077__attr(p, "var"));
-      f->type = xep0077__q_str(q, xep0077__attr(p, "type"));
-      f->label = xep0077__q_str(q, xep0077__attr(p, "label"));
-    }
-    return 0;
-  }
-  if (q->cur_field < 0) return 0;
-  f = &q->form[q->cur_field];
-  if (d == fd + 2 && !strcmp(p->ns, XEP0077__NS_DATA)) {
-    if (!strcmp(p->name, "value") && (it = xep0077__q_item(q, XEP0077_ITEM_VALUE, &f->nvalues)))
-      it->text = xep0077__q_open(q, d);
-    else if (!strcmp(p->name, "option") &&
-             (it = xep0077__q_item(q, XEP0077_ITEM_OPTION, &f->noptions))) {
-      it->label = xep0077__q_str(q, xep0077__attr(p, "label"));
-      q->last_option = q->nitems - 1;
-    } else if (!strcmp(p->name, "required")) f->required = 1;
-    else if (!strcmp(p->name, "desc") && !f->desc) f->desc = xep0077__q_open(q, d);
-  } else if (d == fd + 2 && xep0077__elem(p, XEP0077__NS_MEDIA, "media")) {
-    const char *w = xep0077__attr(p, "width"), *h = xep0077__attr(p, "height");
-    f->media_width = xep0077__digits(w, f->media_width, 100000);
-    f->media_height = xep0077__digits(h, f->media_height, 100000);
-  } else if (d == fd + 3 && xep0077__elem(p, XEP0077__NS_DATA, "value") &&
-             q->last_option >= 0) {
-    q->item[q->last_option].text = xep0077__q_open(q, d);
+  case XEP0077__A_MEDIA:
+    base = (char *)f;
+    break;
+  default: /* XEP0077__A_OPTVALUE */
+    if (q->last_option < 0) return 0;
+    slot = &q->item[q->last_option].text;
     q->last_option = -1;
-  } else if (d == fd + 3 && xep0077__elem(p, XEP0077__NS_MEDIA, "uri") &&
-             (it = xep0077__q_item(q, XEP0077_ITEM_URI, &f->nuris))) {
-    it->label = xep0077__q_str(q, xep0077__attr(p, "type"));
-    it->text = xep0077__q_open(q, d);
   }
+  /* The attributes kept (before the text: it grows at the pool's end). */
+  for (a = xep0077__reg_attrs; a < xep0077__reg_attrs + sizeof xep0077__reg_attrs / sizeof *a; a++)
+    if (a->act == r->act) {
+      void *m = base + a->off;
+      if (r->act == XEP0077__A_MEDIA) /* a number */
+        *(int *)m = xep0077__digits(xep0077__attr(p, a->name), *(int *)m, 100000);
+      else
+        *(const char **)m = xep0077__q_attr(q, p, a->name);
+    }
+  if (slot) *slot = xep0077__q_open(q, d);
   return 0;
 }
 
 /* -- the caller's side of a query -- */
-/* The index of form field var / legacy field name, or -1. */
-static int xep0077__q_form(const xep0077_query *q, const char *var)
+/* The index of the form field var when there is a form, else of the legacy
+   field name; or -1. Both arrays are searched by one loop, by stride. */
+static int xep0077__q_find(const xep0077_query *q, const char *name)
 {
-  int i;
-  for (i = 0; i < q->nform; i++)
-    if (q->form[i].var && !strcmp(q->form[i].var, var)) return i;
-  return -1;
-}
-
-static int xep0077__q_field(const xep0077_query *q, const char *name)
-{
-  int i;
-  for (i = 0; i < q->nfields; i++)
-    if (q->field[i].name && !strcmp(q->field[i].name, name)) return i;
+  int form = q->form_present, i, n = form ? q->nform : q->nfields;
+  const char *s = form ? (const char *)&q->form[0].var : (const char *)&q->field[0].name;
+  for (i = 0; i < n; i++, s += form ? sizeof q->form[0] : sizeof q->field[0]) {
+    const char *v = *(const char *const *)(const void *)s;
+    if (v && !strcmp(v, name)) return i;
+  }
   return -1;
 }
 
 XEP0077DEF int xep0077_query_set(xep0077_query *q, const char *name, const char *value)
 {
+  int i;
   if (!name || !*name) return XEP0077_ERR_ARG;
+  i = xep0077__q_find(q, name);
   if (q->form_present) {
-    int i = xep0077__q_form(q, name);
     if (i < 0) return XEP0077_ERR_ARG;
     q->form[i].set = value;
-  } else {
-    int i = xep0077__q_field(q, name);
-    if (i < 0) {
-      if (q->nfields >= XEP0077_QUERY_FIELDS) return XEP0077_ERR_NOMEM;
-      i = q->nfields++;
-      q->field[i].name = name; /* the caller's string: it must outlive the call */
-      q->field[i].value = "";
-    }
-    q->field[i].set = value;
+    return 0;
   }
+  if (i < 0) {
+    if (q->nfields >= XEP0077_QUERY_FIELDS) return XEP0077_ERR_NOMEM;
+    i = q->nfields++;
+    q->field[i].name = name; /* the caller's string: it must outlive the call */
+    q->field[i].value = "";
+  }
+  q->field[i].set = value;
   return 0;
 }
 
 XEP0077DEF const char *xep0077_query_get(const xep0077_query *q, const char *name)
 {
-  int i;
+  int i = xep0077__q_find(q, name);
+  if (i < 0) return NULL;
   if (q->form_present) {
     const xep0077_item *v;
-    if ((i = xep0077__q_form(q, name)) < 0) return NULL;
     if (q->form[i].set) return q->form[i].set;
     v = xep0077_form_item(q, i, XEP0077_ITEM_VALUE, 0);
     return v ? v->text : NULL;
   }
-  if ((i = xep0077__q_field(q, name)) < 0) return NULL;
   return q->field[i].set ? q->field[i].set : q->field[i].value;
 }
 
-/* Legacy fields that describe the query rather than ask for a value. */
-static int xep0077__q_flag(const char *name)
+/* What legacy field l sends: the caller's value, else the server's, "" for
+   none; NULL for the fields that describe the query rather than ask for a
+   value (registered, remove). */
+static const char *xep0077__l_value(const xep0077_field *l)
 {
-  return !name || !strcmp(name, "registered") || !strcmp(name, "remove");
+  const char *v = l->set ? l->set : l->value;
+  if (!l->name || !strcmp(l->name, "registered") || !strcmp(l->name, "remove")) return NULL;
+  return v ? v : "";
 }
 
 XEP0077DEF const char *xep0077_query_missing(const xep0077_query *q)
 {
-  int i;
-  if (q->form_present) {
-    for (i = 0; i < q->nform; i++) {
-      const char *v = q->form[i].var ? xep0077_query_get(q, q->form[i].var) : NULL;
-      if (q->form[i].required && (!v || !*v)) return q->form[i].var;
+  int i, form = q->form_present;
+  for (i = 0; i < (form ? q->nform : q->nfields); i++) {
+    const xep0077_form_field *f = &q->form[i];
+    const xep0077_field *l = &q->field[i];
+    const char *name = form ? f->var : l->name, *v;
+    if (form) { /* the form says which are required */
+      if (!f->required) continue;
+      v = name ? xep0077_query_get(q, name) : NULL;
+    } else if ((v = xep0077__l_value(l)) == NULL) {
+      continue; /* XEP-0077: every other listed field is required */
     }
-    return NULL;
-  }
-  for (i = 0; i < q->nfields; i++) { /* XEP-0077: every listed field is required */
-    const char *v = q->field[i].set ? q->field[i].set : q->field[i].value;
-    if (!xep0077__q_flag(q->field[i].name) && (!v || !*v)) return q->field[i].name;
+    if (!v || !*v) return name;
   }
   return NULL;
 }
 
-/* Adds name unless it is already listed (prosody sends each field twice:
-   as a legacy element and in the form). */
-static int xep0077__name_add(const char **names, int n, int max, const char *name)
-{
-  int i;
-  if (!name || n >= max) return n;
-  for (i = 0; i < n; i++)
-    if (!strcmp(names[i], name)) return n;
-  names[n] = name;
-  return n + 1;
-}
-
 XEP0077DEF int xep0077_get_used_fields(const xep0077_query *q, const char **names, int max)
 {
-  int i, n = 0;
-  for (i = 0; i < q->nfields; i++) n = xep0077__name_add(names, n, max, q->field[i].name);
-  for (i = 0; i < q->nform; i++)
-    if (q->form[i].var && strcmp(q->form[i].var, "FORM_TYPE"))
-      n = xep0077__name_add(names, n, max, q->form[i].var);
+  int i, k, n = 0;
+  for (i = 0; i < q->nfields + q->nform && n < max; i++) {
+    const char *s = i < q->nfields ? q->field[i].name : q->form[i - q->nfields].var;
+    if (!s || (i >= q->nfields && !strcmp(s, "FORM_TYPE"))) continue;
+    /* each once: prosody sends each field twice, as a legacy element and
+       in the form */
+    for (k = 0; k < n && strcmp(names[k], s); k++) continue;
+    if (k == n) names[n++] = s;
+  }
   return n;
 }
 
-/* A field whose value must not reach the log. */
-static int xep0077__secret_name(const char *name, const char *type)
+/* One value: <name>v</name>, or <value>v</value> of form field f. A
+   password or text-private field's value is written so that it never
+   reaches the log. */
+static void xep0077__put_value(xep0077 *c, const char *name, const xep0077_form_field *f,
+                               const char *v)
 {
-  return (type && !strcmp(type, "text-private")) || (name && strstr(name, "password"));
-}
-
-static void xep0077__put_value(xep0077 *c, const char *elem, const char *name,
-                               const char *type, const char *v)
-{
-  xep0077_xmlw_start(&c->w, elem);
-  if (xep0077__secret_name(name, type)) {
-    xep0077__w_close_tag(&c->w);
-    xep0077__put_secret(c, v, strlen(v));
-  } else {
-    xep0077_xmlw_text(&c->w, v);
+  const char *type = NULL;
+  if (f) {
+    name = f->var;
+    type = f->type;
   }
+  xep0077_xmlw_start(&c->w, f ? "value" : name);
+  xep0077__w_close_tag(&c->w);
+  if ((type && !strcmp(type, "text-private")) || strstr(name, "password"))
+    xep0077__put_secret(c, v, strlen(v));
+  else
+    xep0077_xmlw_text(&c->w, v);
   xep0077_xmlw_end(&c->w);
 }
 
-/* <query xmlns='jabber:iq:register'> with what the caller filled in: the
-   form alone when there is one, else the legacy fields. */
+/* What the caller filled in, inside the <query/>: the form alone when there
+   is one, else the legacy fields. xep0077__iq_arm closes what is open. */
 static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
 {
   int i, k;
@@ -3185,24 +3247,28 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
     xep0077_xmlw_attr(&c->w, "type", "submit");
     for (i = 0; i < q->nform; i++) {
       const xep0077_form_field *f = &q->form[i];
-      const xep0077_item *v = xep0077_form_item(q, i, XEP0077_ITEM_VALUE, 0);
       if (!f->var || (f->type && !strcmp(f->type, "fixed"))) continue;
-      if (!f->set && !v) continue; /* nothing to say: leave it out */
-      xep0077_xmlw_start(&c->w, "field");
-      xep0077_xmlw_attr(&c->w, "var", f->var);
-      if (f->set) xep0077__put_value(c, "value", f->var, f->type, f->set);
-      else /* hidden fields and defaults go back as they came */
-        for (k = 0; (v = xep0077_form_item(q, i, XEP0077_ITEM_VALUE, k)) != NULL; k++)
-          xep0077__put_value(c, "value", f->var, f->type, v->text);
-      xep0077_xmlw_end(&c->w);
+      /* The caller's value, else (hidden fields, defaults) the values as
+         they came; a field with nothing to say is left out. */
+      for (k = 0;; k++) {
+        const char *v = f->set;
+        if (!v || k) {
+          const xep0077_item *it = v ? NULL : xep0077_form_item(q, i, XEP0077_ITEM_VALUE, k);
+          if (!it) break;
+          v = it->text;
+        }
+        if (!k) {
+          xep0077_xmlw_start(&c->w, "field");
+          xep0077_xmlw_attr(&c->w, "var", f->var);
+        }
+        xep0077__put_value(c, NULL, f, v);
+      }
+      if (k) xep0077_xmlw_end(&c->w);
     }
-    xep0077_xmlw_end(&c->w);
   } else {
     for (i = 0; i < q->nfields; i++) {
-      const xep0077_field *f = &q->field[i];
-      const char *v = f->set ? f->set : f->value;
-      if (xep0077__q_flag(f->name) || !v || !*v) continue;
-      xep0077__put_value(c, f->name, f->name, NULL, v);
+      const char *v = xep0077__l_value(&q->field[i]);
+      if (v && *v) xep0077__put_value(c, q->field[i].name, NULL, v);
     }
   }
 }
@@ -3215,24 +3281,45 @@ static void xep0077__query_open(xep0077 *c)
   xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
 }
 
-/* Begin an IQ of a registration call; the payload follows. */
-static int xep0077__reg_begin(xep0077 *c, int kind, const char *type, const char *to,
-                              int need_login, int has_secret)
+/* Begin the IQ of a registration call (an XEP0077__R_*): a get for the
+   fields and the account's info, else a set. The account's calls (info,
+   change, cancel) need a login; those that send a password (register,
+   change) need verified TLS unless the config opted out. */
+enum {
+  XEP0077__RB_GET = 1 << XEP0077__R_FIELDS | 1 << XEP0077__R_INFO,
+  XEP0077__RB_LOGIN = 1 << XEP0077__R_INFO | 1 << XEP0077__R_CHANGE | 1 << XEP0077__R_CANCEL,
+  XEP0077__RB_SECRET = 1 << XEP0077__R_REGISTER | 1 << XEP0077__R_CHANGE
+};
+static int xep0077__reg_begin(xep0077 *c, int kind, const char *to)
 {
-  if (need_login && (!c->authenticated || !c->jid[0])) return XEP0077_ERR_STATE;
   int rc;
-  if (has_secret && !c->secure &&
+  if ((XEP0077__RB_LOGIN >> kind & 1) && (!c->authenticated || !c->jid[0]))
+    return XEP0077_ERR_STATE;
+  if ((XEP0077__RB_SECRET >> kind & 1) && !c->secure &&
       !(c->tls_active ? c->cfg.insecure_unverified_tls : c->cfg.insecure_plaintext))
     return XEP0077_ERR_INSECURE;
-  if ((rc = xep0077_iq_begin(c, type, to)) != 0) return rc;
+  if ((rc = xep0077_iq_begin(c, XEP0077__RB_GET >> kind & 1 ? "get" : "set", to)) != 0) return rc;
   c->reg_kind = kind; /* not before: a busy stream keeps the running call's */
   xep0077__query_open(c);
   return 0;
 }
 
+/* The payload of the call begun, then send it. */
 static int xep0077__reg_send(xep0077 *c, xep0077_query *q, unsigned long timeout_ms)
 {
-  int rc = xep0077_iq_send(c, xep0077__reg_fn, q, timeout_ms);
+  int rc;
+  if (c->reg_kind == XEP0077__R_REGISTER) {
+    xep0077__put_query(c, q);
+  } else if (c->reg_kind == XEP0077__R_CHANGE) {
+    /* the localpart of our JID: the username the server knows us by */
+    xep0077_xmlw_start(&c->w, "username");
+    xep0077_xmlw_textn(&c->w, c->jid, strcspn(c->jid, "@/"));
+    xep0077_xmlw_end(&c->w);
+    xep0077__put_value(c, "password", NULL, c->new_pass);
+  } else if (c->reg_kind == XEP0077__R_CANCEL) {
+    xep0077_xmlw_start(&c->w, "remove");
+  }
+  rc = xep0077_iq_send(c, xep0077__reg_fn, q, timeout_ms);
   if (rc != XEP0077_PENDING) {
     c->next_id[0] = 0;
     c->reg_kind = 0;
@@ -3240,41 +3327,29 @@ static int xep0077__reg_send(xep0077 *c, xep0077_query *q, unsigned long timeout
   return rc;
 }
 
+static int xep0077__reg_call(xep0077 *c, int kind, const char *to, xep0077_query *q,
+                             unsigned long timeout_ms)
+{
+  int rc = xep0077__reg_begin(c, kind, to);
+  return rc ? rc : xep0077__reg_send(c, q, timeout_ms);
+}
+
 XEP0077DEF int xep0077_get_registration_fields_start(xep0077 *c, const char *to,
                                                      xep0077_query *q, unsigned long timeout_ms)
 {
-  int rc = xep0077__reg_begin(c, XEP0077__R_FIELDS, "get", to, 0, 0);
-  if (rc) return rc;
-  return xep0077__reg_send(c, q, timeout_ms);
+  return xep0077__reg_call(c, XEP0077__R_FIELDS, to, q, timeout_ms);
 }
 
 XEP0077DEF int xep0077_register_start(xep0077 *c, const char *to, xep0077_query *q,
                                       unsigned long timeout_ms)
 {
-  int rc = xep0077__reg_begin(c, XEP0077__R_REGISTER, "set", to, 0, 1);
-  if (rc) return rc;
-  xep0077__put_query(c, q);
-  return xep0077__reg_send(c, q, timeout_ms);
+  return xep0077__reg_call(c, XEP0077__R_REGISTER, to, q, timeout_ms);
 }
 
 XEP0077DEF int xep0077_get_client_info_start(xep0077 *c, xep0077_query *q,
                                              unsigned long timeout_ms)
 {
-  int rc = xep0077__reg_begin(c, XEP0077__R_INFO, "get", NULL, 1, 0);
-  if (rc) return rc;
-  return xep0077__reg_send(c, q, timeout_ms);
-}
-
-/* The localpart of our JID: the username the server knows us by. */
-static void xep0077__put_username(xep0077 *c)
-{
-  size_t n = strcspn(c->jid, "@/");
-  char user[XEP0077_JID_SIZE];
-  memcpy(user, c->jid, n);
-  user[n] = 0;
-  xep0077_xmlw_start(&c->w, "username");
-  xep0077_xmlw_text(&c->w, user);
-  xep0077_xmlw_end(&c->w);
+  return xep0077__reg_call(c, XEP0077__R_INFO, NULL, q, timeout_ms);
 }
 
 XEP0077DEF int xep0077_change_pass_start(xep0077 *c, xep0077_query *q, const char *new_pass,
@@ -3282,22 +3357,16 @@ XEP0077DEF int xep0077_change_pass_start(xep0077 *c, xep0077_query *q, const cha
 {
   int rc;
   if (!new_pass || !*new_pass) return XEP0077_ERR_ARG; /* prosody takes "" */
-  rc = xep0077__reg_begin(c, XEP0077__R_CHANGE, "set", NULL, 1, 1);
-  if (rc) return rc;
+  if ((rc = xep0077__reg_begin(c, XEP0077__R_CHANGE, NULL)) != 0) return rc;
   c->new_pass = new_pass;
   c->old_pass = old_pass;
-  xep0077__put_username(c);
-  xep0077__put_value(c, "password", "password", NULL, new_pass);
   return xep0077__reg_send(c, q, timeout_ms);
 }
 
 XEP0077DEF int xep0077_cancel_registration_start(xep0077 *c, xep0077_query *q,
                                                  unsigned long timeout_ms)
 {
-  int rc = xep0077__reg_begin(c, XEP0077__R_CANCEL, "set", NULL, 1, 0);
-  if (rc) return rc;
-  xep0077_xmlw_start(&c->w, "remove");
-  return xep0077__reg_send(c, q, timeout_ms);
+  return xep0077__reg_call(c, XEP0077__R_CANCEL, NULL, q, timeout_ms);
 }
 
 /* XEP-0077 3.3: the server wants the old password too, in its form. Submit
@@ -3305,16 +3374,12 @@ XEP0077DEF int xep0077_cancel_registration_start(xep0077 *c, xep0077_query *q,
 static int xep0077__change_form(xep0077 *c, xep0077_query *q)
 {
   int rc;
-  if (!q || !q->form_present || !c->old_pass || xep0077__q_form(q, "old_password") < 0)
+  if (!q || !q->form_present || !c->old_pass || xep0077__q_find(q, "old_password") < 0)
     return 0;
-  if (xep0077__q_form(q, "username") >= 0) {
+  if (xep0077__q_find(q, "username") >= 0) {
     /* The username goes in the query's own pool: it must outlive the call. */
-    size_t n = strcspn(c->jid, "@/");
-    const char *user;
-    if (n >= sizeof c->acc) return 0;
-    memcpy(c->acc, c->jid, n);
-    c->acc[n] = 0;
-    if (!(user = xep0077__q_str(q, c->acc))) return XEP0077_ERR_NOMEM;
+    const char *user = xep0077__q_strn(q, c->jid, strcspn(c->jid, "@/"));
+    if (!user) return XEP0077_ERR_NOMEM;
     xep0077_query_set(q, "username", user);
   }
   xep0077_query_set(q, "old_password", c->old_pass);
@@ -3327,38 +3392,39 @@ static int xep0077__change_form(xep0077 *c, xep0077_query *q)
   return rc ? rc : XEP0077_PENDING;
 }
 
+/* The blocking calls: the _start, then the pump until it ends. */
+XEP0077__COLD static int xep0077__block(xep0077 *c, int rc)
+{
+  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+}
+
 XEP0077DEF int xep0077_get_registration_fields(xep0077 *c, const char *to, xep0077_query *q,
                                                unsigned long timeout_ms)
 {
-  int rc = xep0077_get_registration_fields_start(c, to, q, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_get_registration_fields_start(c, to, q, timeout_ms));
 }
 
 XEP0077DEF int xep0077_register(xep0077 *c, const char *to, xep0077_query *q,
                                 unsigned long timeout_ms)
 {
-  int rc = xep0077_register_start(c, to, q, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_register_start(c, to, q, timeout_ms));
 }
 
 XEP0077DEF int xep0077_get_client_info(xep0077 *c, xep0077_query *q, unsigned long timeout_ms)
 {
-  int rc = xep0077_get_client_info_start(c, q, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_get_client_info_start(c, q, timeout_ms));
 }
 
 XEP0077DEF int xep0077_change_pass(xep0077 *c, xep0077_query *q, const char *new_pass,
                                    const char *old_pass, unsigned long timeout_ms)
 {
-  int rc = xep0077_change_pass_start(c, q, new_pass, old_pass, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_change_pass_start(c, q, new_pass, old_pass, timeout_ms));
 }
 
 XEP0077DEF int xep0077_cancel_registration(xep0077 *c, xep0077_query *q,
                                            unsigned long timeout_ms)
 {
-  int rc = xep0077_cancel_registration_start(c, q, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_cancel_registration_start(c, q, timeout_ms));
 }
 
 /* ---- 3b. mbedTLS glue ---------------------------------------------------- */
