@@ -1831,6 +1831,34 @@ enum { /* what the stanza being read is, to the stream */
   XEP0077__IN_STREAM_ERROR, XEP0077__IN_REPLY, XEP0077__IN_UNHANDLED
 };
 
+/* Every name the stream compares against. An event's namespace and name
+   are looked up here once; the routing then compares small integers. */
+enum {
+  XEP0077__W_STREAM_NS, XEP0077__W_TLS_NS, XEP0077__W_SASL_NS, XEP0077__W_BIND_NS,
+  XEP0077__W_REGFEAT_NS, XEP0077__W_CLIENT_NS, XEP0077__W_STANZAS_NS,
+  XEP0077__W_STREAMS_NS, XEP0077__W_STREAM, XEP0077__W_FEATURES, XEP0077__W_STARTTLS,
+  XEP0077__W_BIND, XEP0077__W_REGISTER, XEP0077__W_MECHANISM, XEP0077__W_PROCEED,
+  XEP0077__W_CHALLENGE, XEP0077__W_SUCCESS, XEP0077__W_FAILURE, XEP0077__W_IQ,
+  XEP0077__W_TEXT, XEP0077__W_JID, XEP0077__W_RESULT, XEP0077__W_ERROR, XEP0077__W_GET,
+  XEP0077__W_SET, XEP0077__W_SHA256, XEP0077__W_SHA1, XEP0077__W_PLAIN,
+  XEP0077__W_NOT_AUTHORIZED, XEP0077__W_CONFLICT, XEP0077__W_NONE
+};
+static const char *const xep0077__words[XEP0077__W_NONE] = {
+  XEP0077__NS_STREAM, XEP0077__NS_TLS, XEP0077__NS_SASL, XEP0077__NS_BIND,
+  "http://jabber.org/features/iq-register", "jabber:client", XEP0077__NS_STANZAS,
+  XEP0077__NS_STREAMS, "stream", "features", "starttls", "bind", "register", "mechanism",
+  "proceed", "challenge", "success", "failure", "iq", "text", "jid", "result", "error",
+  "get", "set", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "not-authorized", "conflict"
+};
+
+/* The index of s in xep0077__words, XEP0077__W_NONE when absent. */
+static int xep0077__word(const char *s)
+{
+  int i = 0;
+  while (i < XEP0077__W_NONE && strcmp(s, xep0077__words[i])) i++;
+  return i;
+}
+
 /* Memory that held a secret: a store the compiler may not drop. */
 static void xep0077__wipe(void *p, size_t n)
 {
@@ -2034,8 +2062,8 @@ static void xep0077__fail(xep0077 *c, int status)
      (prosody: not-authorized, ejabberd: conflict, or just a close). */
   if (ended && c->op == XEP0077__OP_IQ && c->reg_kind == XEP0077__R_CANCEL &&
       c->remove_sent && c->status == XEP0077_PENDING &&
-      (status == XEP0077_ERR_CLOSED || !strcmp(c->error.condition, "not-authorized") ||
-       !strcmp(c->error.condition, "conflict"))) {
+      (status == XEP0077_ERR_CLOSED ||
+       (unsigned)(xep0077__word(c->error.condition) - XEP0077__W_NOT_AUTHORIZED) < 2)) {
     c->account_gone = 1;
     memset(&c->error, 0, sizeof c->error);
     xep0077__finish(c, 0);
@@ -2419,18 +2447,20 @@ static void xep0077__acc(xep0077 *c, const char *s, size_t n)
 }
 
 /* Fill c->error from the children of an <error/> (IQ), <stream:error/> or
-   SASL <failure/>: cond_ns names the conditions' namespace. */
-static void xep0077__error_event(xep0077 *c, int ev, int depth, const char *cond_ns)
+   SASL <failure/>: cond_ns names the conditions' namespace (XEP0077__W_*),
+   ns and nm are the event's. */
+static void xep0077__error_event(xep0077 *c, int ev, int depth, int ns, int nm, int cond_ns)
 {
   xep0077_xml *p = &c->xml;
-  if (ev == XEP0077_XML_START && p->depth == depth && !strcmp(p->ns, cond_ns)) {
-    if (!strcmp(p->name, "text")) c->saw_text = 1;
+  if (p->depth != depth) return;
+  if (ev == XEP0077_XML_START && ns == cond_ns) {
+    if (nm == XEP0077__W_TEXT) c->saw_text = 1;
     else if (!c->error.condition[0])
       xep0077__copy(c->error.condition, sizeof c->error.condition, p->name, strlen(p->name));
-  } else if (ev == XEP0077_XML_TEXT && c->saw_text == 1 && p->depth == depth) {
+  } else if (ev == XEP0077_XML_TEXT && c->saw_text == 1) {
     size_t have = strlen(c->error.text);
     xep0077__copy(c->error.text + have, sizeof c->error.text - have, p->text, p->text_len);
-  } else if (ev == XEP0077_XML_END && p->depth == depth) {
+  } else if (ev == XEP0077_XML_END) {
     c->saw_text = 0;
   }
 }
@@ -2458,9 +2488,10 @@ XEP0077__COLD static void xep0077__reply_done(xep0077 *c, int rc)
 static int xep0077__bind_fn(xep0077 *c, int ev)
 {
   xep0077_xml *p = &c->xml;
-  if (ev == XEP0077_XML_START && p->depth == 3 && !strcmp(p->name, "jid")) c->acc_len = 0;
+  int jid = ev != XEP0077_XML_TEXT && xep0077__word(p->name) == XEP0077__W_JID;
+  if (ev == XEP0077_XML_START && p->depth == 3 && jid) c->acc_len = 0;
   else if (ev == XEP0077_XML_TEXT && p->depth == 3) xep0077__acc(c, p->text, p->text_len);
-  else if (ev == XEP0077_XML_END && p->depth == 3 && !strcmp(p->name, "jid"))
+  else if (ev == XEP0077_XML_END && p->depth == 3 && jid)
     xep0077__copy(c->jid, sizeof c->jid, c->acc, c->acc_len);
   else if (ev == XEP0077_XML_STANZA_END && !c->jid[0] && !c->error.condition[0])
     return XEP0077_ERR_BIND;
@@ -2513,12 +2544,17 @@ static void xep0077__features_done(xep0077 *c)
 static void xep0077__event(xep0077 *c, int ev)
 {
   xep0077_xml *p = &c->xml;
-  if (ev == XEP0077_XML_START && p->depth == 0) { /* the server's stream header */
+  int d = p->depth, ns = XEP0077__W_NONE, nm = XEP0077__W_NONE, rc = 0;
+  if (ev != XEP0077_XML_TEXT) { /* a TEXT event has no name */
+    ns = xep0077__word(p->ns);
+    nm = xep0077__word(p->name);
+  }
+  if (ev == XEP0077_XML_START && d == 0) { /* the server's stream header */
     const char *v = xep0077__attr(p, "version");
     /* XMPP 1.0 or later: a major version of one or more digits, at least 1. */
     size_t major = v ? strspn(v, "0123456789") : 0;
-    if (strcmp(p->name, "stream") || strcmp(p->ns, XEP0077__NS_STREAM) || !major ||
-        (v[major] && v[major] != '.') || strspn(v, "0") == major) {
+    if (nm != XEP0077__W_STREAM || ns != XEP0077__W_STREAM_NS ||
+        !xep0077__digits(v, 0, 1) || (v[major] && v[major] != '.')) {
       xep0077__fail(c, XEP0077_ERR_PROTOCOL);
       return;
     }
@@ -2534,34 +2570,35 @@ static void xep0077__event(xep0077 *c, int ev)
     }
     return;
   }
-  if (ev == XEP0077_XML_START && p->depth == 1) {
+  if (ev == XEP0077_XML_START && d == 1) {
     const char *type = xep0077__attr(p, "type");
+    int t = type ? xep0077__word(type) : XEP0077__W_NONE;
     c->in_stanza = XEP0077__IN_IGNORE;
     c->acc_len = 0;
     c->saw_text = 0;
     c->acc[0] = 0;
-    if (!strcmp(p->ns, XEP0077__NS_STREAM)) {
-      if (!strcmp(p->name, "features") && c->phase == XEP0077__P_FEATURES) {
+    if (ns == XEP0077__W_STREAM_NS) {
+      if (nm == XEP0077__W_FEATURES && c->phase == XEP0077__P_FEATURES) {
         c->in_stanza = XEP0077__IN_FEATURES;
         c->features = 0;
-      } else if (!strcmp(p->name, "error")) {
+      } else if (nm == XEP0077__W_ERROR) {
         c->in_stanza = XEP0077__IN_STREAM_ERROR;
         if (!c->account_gone) memset(&c->error, 0, sizeof c->error);
       }
-    } else if (!strcmp(p->ns, XEP0077__NS_TLS) && c->phase == XEP0077__P_STARTTLS) {
+    } else if (ns == XEP0077__W_TLS_NS && c->phase == XEP0077__P_STARTTLS) {
       c->in_stanza = XEP0077__IN_TLS;
-    } else if (!strcmp(p->ns, XEP0077__NS_SASL) && c->phase == XEP0077__P_SASL) {
+    } else if (ns == XEP0077__W_SASL_NS && c->phase == XEP0077__P_SASL) {
       c->in_stanza = XEP0077__IN_SASL;
       memset(&c->error, 0, sizeof c->error);
-    } else if (xep0077__elem(p, "jabber:client", "iq") && type) {
+    } else if (ns == XEP0077__W_CLIENT_NS && nm == XEP0077__W_IQ) {
       const char *id = xep0077__attr(p, "id");
       const char *from = xep0077__attr(p, "from");
-      if ((!strcmp(type, "result") || !strcmp(type, "error")) && c->iq_id[0] && id &&
+      if ((t == XEP0077__W_RESULT || t == XEP0077__W_ERROR) && c->iq_id[0] && id &&
           !strcmp(id, c->iq_id) && xep0077__reply_from_ok(c, from)) {
         c->in_stanza = XEP0077__IN_REPLY;
-        c->reply_err = !strcmp(type, "error"); /* remembers the reply type */
+        c->reply_err = t == XEP0077__W_ERROR; /* remembers the reply type */
         memset(&c->error, 0, sizeof c->error);
-      } else if ((!strcmp(type, "get") || !strcmp(type, "set")) && id &&
+      } else if ((t == XEP0077__W_GET || t == XEP0077__W_SET) && id &&
                  c->phase != XEP0077__P_CLOSING && /* nothing after our </stream:stream> */
                  strlen(id) < sizeof c->peer_id && (!from || strlen(from) < sizeof c->peer_from)) {
         c->in_stanza = XEP0077__IN_UNHANDLED;
@@ -2573,24 +2610,23 @@ static void xep0077__event(xep0077 *c, int ev)
 
   switch (c->in_stanza) {
   case XEP0077__IN_FEATURES:
-    if (ev == XEP0077_XML_START && p->depth == 2) {
-      if (xep0077__elem(p, XEP0077__NS_TLS, "starttls"))
+    if (ev == XEP0077_XML_START && d == 2) {
+      if (ns == XEP0077__W_TLS_NS && nm == XEP0077__W_STARTTLS)
         c->features |= XEP0077__FT_STARTTLS;
-      else if (xep0077__elem(p, XEP0077__NS_BIND, "bind"))
+      else if (ns == XEP0077__W_BIND_NS && nm == XEP0077__W_BIND)
         c->features |= XEP0077__FT_BIND;
-      else if (xep0077__elem(p, "http://jabber.org/features/iq-register", "register"))
+      else if (ns == XEP0077__W_REGFEAT_NS && nm == XEP0077__W_REGISTER)
         c->features |= XEP0077__FT_REGISTER;
-    } else if (ev == XEP0077_XML_START && p->depth == 3 && !strcmp(p->name, "mechanism") &&
-               !strcmp(p->ns, XEP0077__NS_SASL)) {
+    } else if (ev == XEP0077_XML_START && d == 3 && nm == XEP0077__W_MECHANISM &&
+               ns == XEP0077__W_SASL_NS) {
       c->acc_len = 0;
       c->features |= XEP0077__FT_MECH;
     } else if (ev == XEP0077_XML_TEXT && (c->features & XEP0077__FT_MECH)) {
       xep0077__acc(c, p->text, p->text_len);
     } else if (ev == XEP0077_XML_END && (c->features & XEP0077__FT_MECH)) {
+      int m = xep0077__word(c->acc) - XEP0077__W_SHA256; /* FT_SHA256, _SHA1, _PLAIN */
       c->features &= ~XEP0077__FT_MECH;
-      if (!strcmp(c->acc, "SCRAM-SHA-256")) c->features |= XEP0077__FT_SHA256;
-      else if (!strcmp(c->acc, "SCRAM-SHA-1")) c->features |= XEP0077__FT_SHA1;
-      else if (!strcmp(c->acc, "PLAIN")) c->features |= XEP0077__FT_PLAIN;
+      if (m >= 0 && m < 3) c->features |= XEP0077__FT_SHA256 << m;
     } else if (ev == XEP0077_XML_STANZA_END) {
       xep0077__features_done(c);
     }
@@ -2598,60 +2634,47 @@ static void xep0077__event(xep0077 *c, int ev)
 
   case XEP0077__IN_TLS:
     if (ev != XEP0077_XML_STANZA_END) return;
-    if (strcmp(p->name, "proceed")) { xep0077__fail(c, XEP0077_ERR_TLS); return; }
     /* Anything already received after <proceed/> was sent in plaintext by
        someone before the handshake: a command injection, never parsed. */
-    if (xep0077_xml_pending(p)) { xep0077__fail(c, XEP0077_ERR_TLS_INJECTION); return; }
-    {
-      int rc = xep0077__start_tls(c);
-      if (rc) xep0077__fail(c, rc);
-    }
-    return;
+    if (nm != XEP0077__W_PROCEED) rc = XEP0077_ERR_TLS;
+    else if (xep0077_xml_pending(p)) rc = XEP0077_ERR_TLS_INJECTION;
+    else rc = xep0077__start_tls(c);
+    break;
 
   case XEP0077__IN_SASL:
-    if (ev == XEP0077_XML_TEXT && p->depth == 1) {
+    /* Every failure here ends the login, and poll then wipes its secrets. */
+    if (ev == XEP0077_XML_TEXT && d == 1) {
       xep0077__acc(c, p->text, p->text_len);
       return;
     }
-    if (!strcmp(p->name, "failure") || (p->depth == 2 && ev != XEP0077_XML_STANZA_END)) {
-      if (ev != XEP0077_XML_STANZA_END) xep0077__error_event(c, ev, 2, XEP0077__NS_SASL);
-      else {
-        xep0077__sasl_wipe(c);
-        xep0077__fail(c, XEP0077_ERR_SASL_FAILED);
-      }
+    if (ev != XEP0077_XML_STANZA_END) { /* a <failure/>'s condition and text */
+      if (d == 2) xep0077__error_event(c, ev, 2, ns, nm, XEP0077__W_SASL_NS);
       return;
     }
-    if (ev != XEP0077_XML_STANZA_END) return;
-    if (c->saw_text == 2) { xep0077__sasl_wipe(c); xep0077__fail(c, XEP0077_ERR_PROTOCOL); return; }
-    if (!strcmp(p->name, "challenge")) {
-      int rc = xep0077__sasl_challenge(c);
-      if (rc) { xep0077__sasl_wipe(c); xep0077__fail(c, rc); }
-    } else if (!strcmp(p->name, "success")) {
-      int rc = xep0077__sasl_success(c);
+    rc = XEP0077_ERR_PROTOCOL;
+    if (nm == XEP0077__W_FAILURE) rc = XEP0077_ERR_SASL_FAILED;
+    else if (c->saw_text == 2) rc = XEP0077_ERR_PROTOCOL;
+    else if (nm == XEP0077__W_CHALLENGE) rc = xep0077__sasl_challenge(c);
+    else if (nm == XEP0077__W_SUCCESS && !(rc = xep0077__sasl_success(c))) {
       xep0077__sasl_wipe(c);
-      if (rc) { xep0077__fail(c, rc); return; }
       c->authenticated = 1; /* bind follows the restart */
       xep0077__header(c);
-    } else {
-      xep0077__sasl_wipe(c);
-      xep0077__fail(c, XEP0077_ERR_PROTOCOL);
     }
-    return;
+    break;
 
   case XEP0077__IN_STREAM_ERROR:
-    if (ev == XEP0077_XML_STANZA_END) xep0077__fail(c, XEP0077_ERR_STREAM);
-    else if (!c->account_gone) xep0077__error_event(c, ev, 2, XEP0077__NS_STREAMS);
-    return;
+    if (ev == XEP0077_XML_STANZA_END) rc = XEP0077_ERR_STREAM;
+    else if (!c->account_gone) xep0077__error_event(c, ev, 2, ns, nm, XEP0077__W_STREAMS_NS);
+    break;
 
-  case XEP0077__IN_REPLY: {
-    int rc = 0;
+  case XEP0077__IN_REPLY:
     if (c->reply_err) { /* type='error': <error type code> and its condition */
-      if (ev == XEP0077_XML_START && p->depth == 2 && !strcmp(p->name, "error")) {
+      if (ev == XEP0077_XML_START && d == 2 && nm == XEP0077__W_ERROR) {
         const char *t = xep0077__attr(p, "type"), *code = xep0077__attr(p, "code");
         if (t) xep0077__copy(c->error.type, sizeof c->error.type, t, strlen(t));
         c->error.code = xep0077__digits(code, 0, 10000);
       }
-      xep0077__error_event(c, ev, 3, XEP0077__NS_STANZAS);
+      xep0077__error_event(c, ev, 3, ns, nm, XEP0077__W_STANZAS_NS);
     }
     if (ev == XEP0077_XML_STANZA_END) c->iq_id[0] = 0; /* a follow-up may go out */
     if (c->iq_fn) rc = c->iq_fn(c, ev);
@@ -2667,29 +2690,28 @@ static void xep0077__event(xep0077 *c, int ev)
       xep0077__reply_done(c, rc);
     }
     return;
-  }
 
   case XEP0077__IN_UNHANDLED:
-    /* RFC 6120 8.4: a request nobody here understands gets an answer. */
+    /* RFC 6120 8.4: a request nobody here understands gets an answer,
+       dropped whole if the buffer is full. */
     if (ev == XEP0077_XML_STANZA_END) {
       xep0077__out_begin(c);
-      xep0077_xmlw_start(&c->w, "iq");
-      xep0077_xmlw_attr(&c->w, "type", "error");
-      xep0077_xmlw_attr(&c->w, "id", c->peer_id);
-      if (c->peer_from[0]) xep0077_xmlw_attr(&c->w, "to", c->peer_from);
-      xep0077_xmlw_start(&c->w, "error");
-      xep0077_xmlw_attr(&c->w, "type", "cancel");
-      xep0077_xmlw_start(&c->w, "service-unavailable");
-      xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_STANZAS);
-      while (c->w.depth > 0 && !c->w.err) xep0077_xmlw_end(&c->w);
-      c->w.depth = 0;
-      xep0077__out_end(c); /* dropped whole if the buffer is full */
+      xep0077__put(c, "<iq type='error' id='");
+      xep0077__w_escaped(&c->w, c->peer_id, strlen(c->peer_id), 1);
+      if (c->peer_from[0]) {
+        xep0077__put(c, "' to='");
+        xep0077__w_escaped(&c->w, c->peer_from, strlen(c->peer_from), 1);
+      }
+      xep0077__put(c, "'><error type='cancel'><service-unavailable xmlns='" XEP0077__NS_STANZAS
+                      "'/></error></iq>");
+      xep0077__out_end(c);
       c->peer_id[0] = 0;
     }
     return;
   default:
     return;
   }
+  if (rc) xep0077__fail(c, rc);
 }
 
 XEP0077DEF int xep0077_close_start(xep0077 *c, unsigned long timeout_ms)
