@@ -1967,7 +1967,7 @@ static void xep0077__put(xep0077 *c, const char *s)
   xep0077__w_put(&c->w, s, strlen(s));
 }
 
-static void xep0077__put_secret(xep0077 *c, const char *s, size_t n)
+XEP0077__COLD static void xep0077__put_secret(xep0077 *c, const char *s, size_t n)
 {
   size_t from = c->w.len;
   xep0077__w_escaped(&c->w, s, n, 0);
@@ -2150,6 +2150,20 @@ XEP0077DEF int xep0077_connect_start(xep0077 *c, unsigned long timeout_ms)
 /* -- SASL -------------------------------------------------------------- */
 static size_t xep0077__hlen(int alg) { return alg == 256 ? 32 : 20; }
 
+/* One SASL element: head (its xmlns), mech (the <auth> mechanism, or ""),
+   the base64 payload, which the log does not show, and the end tag. */
+static int xep0077__sasl_send(xep0077 *c, const char *head, const char *mech,
+                              const char *b64, size_t n, const char *tail)
+{
+  xep0077__out_begin(c);
+  xep0077__put(c, head);
+  xep0077__put(c, mech);
+  xep0077__put(c, "'>");
+  xep0077__put_secret(c, b64, n);
+  xep0077__put(c, tail);
+  return xep0077__out_end(c);
+}
+
 /* <auth> with the client-first message. scram[] keeps client-first-bare,
    the start of the AuthMessage; the nonce is its tail. */
 static int xep0077__sasl_auth(xep0077 *c)
@@ -2157,11 +2171,9 @@ static int xep0077__sasl_auth(xep0077 *c)
   const xep0077_crypto *k = c->cfg.crypto;
   const char *u = c->username;
   char b64[sizeof c->scram * 4 / 3 + 4];
-  const char *mech;
-  size_t n = 0, ul = strlen(u), pl = strlen(c->password);
-  int rc = 0;
+  size_t n = 0, ul = strlen(u), pl = strlen(c->password), m;
+  int rc, mech = XEP0077__W_PLAIN;
 
-  xep0077__out_begin(c);
   if (c->sasl_alg) {
     unsigned char rnd[18];
     char *o = c->scram;
@@ -2170,41 +2182,48 @@ static int xep0077__sasl_auth(xep0077 *c)
     memcpy(o, "n,,n=", 5); /* the GS2 header, kept in front for base64 */
     n = 5;
     for (; *u; u++) { /* saslname: ',' and '=' escaped */
-      if (*u == ',') { memcpy(o + n, "=2C", 3); n += 3; }
-      else if (*u == '=') { memcpy(o + n, "=3D", 3); n += 3; }
-      else o[n++] = *u;
+      if (*u == ',' || *u == '=') {
+        memcpy(o + n, *u == ',' ? "=2C" : "=3D", 3);
+        n += 3;
+      } else {
+        o[n++] = *u;
+      }
     }
     memcpy(o + n, ",r=", 3);
     n += 3;
     n += xep0077__b64_enc(rnd, sizeof rnd, o + n);
-    xep0077__b64_enc((const unsigned char *)o, n, b64);
+    m = xep0077__b64_enc((const unsigned char *)o, n, b64);
     memmove(o, o + 3, n - 3); /* keep the bare message only */
     c->scram_len = n - 3;
-    mech = c->sasl_alg == 256 ? "SCRAM-SHA-256" : "SCRAM-SHA-1";
+    mech = c->sasl_alg == 256 ? XEP0077__W_SHA256 : XEP0077__W_SHA1;
   } else { /* PLAIN: \0user\0password */
     unsigned char *raw = (unsigned char *)c->scram;
-    if (ul + pl + 2 > sizeof c->scram || (ul + pl + 2) * 4 / 3 + 4 > sizeof b64)
-      return XEP0077_ERR_ARG;
+    n = ul + pl + 2;
+    if (n > sizeof c->scram || n * 4 / 3 + 4 > sizeof b64) return XEP0077_ERR_ARG;
     raw[0] = 0;
     memcpy(raw + 1, c->username, ul);
     raw[ul + 1] = 0;
     memcpy(raw + ul + 2, c->password, pl);
-    xep0077__b64_enc(raw, ul + pl + 2, b64);
-    xep0077__wipe(raw, ul + pl + 2);
-    mech = "PLAIN";
+    m = xep0077__b64_enc(raw, n, b64);
+    xep0077__wipe(raw, n);
   }
-  xep0077__put(c, "<auth xmlns='" XEP0077__NS_SASL "' mechanism='");
-  xep0077__put(c, mech);
-  xep0077__put(c, "'>");
-  xep0077__put_secret(c, b64, strlen(b64));
-  xep0077__put(c, "</auth>");
+  rc = xep0077__sasl_send(c, "<auth xmlns='" XEP0077__NS_SASL "' mechanism='",
+                          xep0077__words[mech], b64, m, "</auth>");
   xep0077__wipe(b64, sizeof b64);
-  rc = xep0077__out_end(c);
   if (!rc) {
     c->phase = XEP0077__P_SASL;
     c->scram_step = 1;
   }
   return rc;
+}
+
+/* HMAC with the SCRAM hash and a key of its length; nonzero on failure. */
+static int xep0077__hmac(xep0077 *c, const unsigned char *key, const void *in, size_t len,
+                         unsigned char *out)
+{
+  const xep0077_crypto *k = c->cfg.crypto;
+  return k->hmac(k->ctx, c->sasl_alg, key, xep0077__hlen(c->sasl_alg),
+                 (const unsigned char *)in, len, out) < 0;
 }
 
 /* server-first in acc[]: check it, derive the keys, send client-final.
@@ -2213,89 +2232,78 @@ static int xep0077__sasl_challenge(xep0077 *c)
 {
   const xep0077_crypto *k = c->cfg.crypto;
   int alg = c->sasl_alg;
-  size_t hl = xep0077__hlen(alg), n, i, nl, cl;
-  unsigned char sf[400], salt[96], ck[32], sk[32], sig[32];
-  char fin[320], b64[600];
-  const char *nonce, *cnonce, *s64, *it;
-  const char *e;
+  size_t hl = xep0077__hlen(alg), n, i, len[3];
+  unsigned char sf[400], salt[96];
+  struct { /* everything derived from the password: wiped at the end */
+    unsigned char ck[32], sk[32], sig[32], srv[32];
+    char fin[320], b64[600];
+  } t;
+  const char *f[3], *s = (const char *)sf, *it;
   long sl, slen;
   unsigned long iter = 0;
   int rc = XEP0077_ERR_PROTOCOL;
 
-  if (!alg || c->scram_step != 1) return XEP0077_ERR_PROTOCOL; /* one challenge */
+  if (!alg || c->scram_step != 1) return rc; /* one challenge */
   sl = xep0077__b64_dec(c->acc, c->acc_len, sf, sizeof sf - 1);
-  if (sl < 0) return XEP0077_ERR_PROTOCOL;
+  if (sl < 0) return rc;
   sf[sl] = 0;
-  /* r=<nonce>,s=<salt>,i=<iterations>[,ext] */
-  if (strncmp((const char *)sf, "r=", 2) || strlen((const char *)sf) != (size_t)sl)
-    return XEP0077_ERR_PROTOCOL;
-  nonce = (const char *)sf + 2;
-  if (!(e = strchr(nonce, ','))) return XEP0077_ERR_PROTOCOL;
-  nl = (size_t)(e - nonce);
-  if (strncmp(e, ",s=", 3)) return XEP0077_ERR_PROTOCOL;
-  s64 = e + 3;
-  if (!(e = strchr(s64, ','))) return XEP0077_ERR_PROTOCOL;
-  slen = xep0077__b64_dec(s64, (size_t)(e - s64), salt, sizeof salt);
-  if (slen <= 0 || strncmp(e, ",i=", 3)) return XEP0077_ERR_PROTOCOL;
-  for (it = e + 3; *it >= '0' && *it <= '9'; it++) {
+  if (strlen(s) != (size_t)sl) return rc;
+  /* r=<nonce>,s=<salt>,i=<iterations>[,ext]: f[] and len[] are the values. */
+  for (i = 0; i < 3; i++) {
+    if (*s++ != "rsi"[i] || *s++ != '=') return rc;
+    f[i] = s;
+    s += strcspn(s, ",");
+    len[i] = (size_t)(s - f[i]);
+    if (i < 2 && !*s++) return rc;
+  }
+  slen = xep0077__b64_dec(f[1], len[1], salt, sizeof salt);
+  if (slen <= 0) return rc;
+  for (it = f[2]; *it >= '0' && *it <= '9'; it++) {
     iter = iter * 10 + (unsigned long)(*it - '0');
     if (iter > 0xFFFFFFFul) return XEP0077_ERR_SASL_ITERATIONS;
   }
-  if (it == e + 3 || (*it && *it != ',')) return XEP0077_ERR_PROTOCOL;
+  if (!len[2] || it != f[2] + len[2]) return rc;
   if (iter < 4096 || iter > c->cfg.scram_max_iterations) return XEP0077_ERR_SASL_ITERATIONS;
   /* The server's nonce must extend ours (the tail of client-first-bare). */
-  cnonce = strstr(c->scram, ",r=");
-  if (!cnonce) return XEP0077_ERR_PROTOCOL;
-  cnonce += 3;
-  cl = c->scram_len - (size_t)(cnonce - c->scram);
-  if (nl <= cl || strncmp(nonce, cnonce, cl)) return XEP0077_ERR_PROTOCOL;
+  if (!(it = strstr(c->scram, ",r="))) return rc;
+  it += 3;
+  i = c->scram_len - (size_t)(it - c->scram);
+  if (len[0] <= i || strncmp(f[0], it, i)) return rc;
   /* client-final-without-proof, then the AuthMessage:
      client-first-bare "," server-first "," client-final-without-proof */
-  if (nl > 200 || c->scram_len + 1 + (size_t)sl + 1 + 9 + nl >= sizeof c->scram)
-    return XEP0077_ERR_PROTOCOL;
-  memcpy(fin, "c=biws,r=", 9); /* biws: base64 of the GS2 header "n,," */
-  memcpy(fin + 9, nonce, nl);
-  n = 9 + nl;
+  n = 9 + len[0];
+  if (len[0] > 200 || c->scram_len + 1 + (size_t)sl + 1 + n >= sizeof c->scram) return rc;
+  memcpy(t.fin, "c=biws,r=", 9); /* biws: base64 of the GS2 header "n,," */
+  memcpy(t.fin + 9, f[0], len[0]);
   i = c->scram_len;
   c->scram[i++] = ',';
   memcpy(c->scram + i, sf, (size_t)sl);
   i += (size_t)sl;
   c->scram[i++] = ',';
-  memcpy(c->scram + i, fin, n);
+  memcpy(c->scram + i, t.fin, n);
   c->scram_len = i + n;
-  /* SaltedPassword, ClientKey, StoredKey, ClientSignature, proof. */
+  /* SaltedPassword, ClientKey, StoredKey, ClientSignature; ServerKey and
+     ServerSignature, what the server must prove later. */
+  rc = XEP0077_ERR_CRYPTO;
   if (k->pbkdf2(k->ctx, alg, (const unsigned char *)c->password, strlen(c->password),
                 salt, (size_t)slen, iter, c->salted, hl) < 0 ||
-      k->hmac(k->ctx, alg, c->salted, hl, (const unsigned char *)"Client Key", 10, ck) < 0 ||
-      k->hash(k->ctx, alg, ck, hl, sk) < 0 ||
-      k->hmac(k->ctx, alg, sk, hl, (const unsigned char *)c->scram, c->scram_len, sig) < 0) {
-    rc = XEP0077_ERR_CRYPTO;
+      xep0077__hmac(c, c->salted, "Client Key", 10, t.ck) ||
+      k->hash(k->ctx, alg, t.ck, hl, t.sk) < 0 ||
+      xep0077__hmac(c, t.sk, c->scram, c->scram_len, t.sig) ||
+      xep0077__hmac(c, c->salted, "Server Key", 10, t.sk) ||
+      xep0077__hmac(c, t.sk, c->scram, c->scram_len, t.srv))
     goto done;
-  }
-  for (i = 0; i < hl; i++) ck[i] ^= sig[i];
-  memcpy(fin + n, ",p=", 3);
+  for (i = 0; i < hl; i++) t.ck[i] ^= t.sig[i]; /* the proof */
+  memcpy(t.fin + n, ",p=", 3);
   n += 3;
-  n += xep0077__b64_enc(ck, hl, fin + n);
-  /* What the server must prove later: ServerSignature. */
-  if (k->hmac(k->ctx, alg, c->salted, hl, (const unsigned char *)"Server Key", 10, sk) < 0 ||
-      k->hmac(k->ctx, alg, sk, hl, (const unsigned char *)c->scram, c->scram_len, sig) < 0) {
-    rc = XEP0077_ERR_CRYPTO;
-    goto done;
-  }
-  memcpy(c->salted, sig, hl);
-  xep0077__b64_enc((const unsigned char *)fin, n, b64);
-  xep0077__out_begin(c);
-  xep0077__put(c, "<response xmlns='" XEP0077__NS_SASL "'>");
-  xep0077__put_secret(c, b64, strlen(b64));
-  xep0077__put(c, "</response>");
-  rc = xep0077__out_end(c);
+  n += xep0077__b64_enc(t.ck, hl, t.fin + n);
+  memcpy(c->salted, t.srv, hl);
+  n = xep0077__b64_enc((const unsigned char *)t.fin, n, t.b64);
+  rc = xep0077__sasl_send(c, "<response xmlns='" XEP0077__NS_SASL, "", t.b64, n,
+                          "</response>");
   if (!rc) c->scram_step = 2; /* salted[] now holds the ServerSignature */
 done:
-  xep0077__wipe(ck, sizeof ck);
-  xep0077__wipe(sk, sizeof sk);
-  xep0077__wipe(sig, sizeof sig);
-  xep0077__wipe(fin, sizeof fin);
-  xep0077__wipe(b64, sizeof b64);
+  xep0077__wipe(&t, sizeof t);
   if (rc) xep0077__wipe(c->salted, sizeof c->salted);
   return rc;
 }
