@@ -401,8 +401,16 @@ typedef int (*xep0077_iq_fn)(struct xep0077 *c, int ev);
 /* One connection. The caller owns it (static or on its stack); it holds
    every buffer, so sizeof(xep0077) is all the memory a session uses. */
 typedef struct xep0077 {
-  /* private, first: the fields the code touches most sit at small offsets */
+  /* first the fields the code touches most, at small offsets (private but
+     for the four public flags and cfg) */
   int phase, op, status, features, sasl_alg, in_stanza, reply_err, saw_text;
+  int secure;          /* 1: TLS with a verified certificate and name       */
+  int tls_active;      /* 1: bytes go through cfg.tls                       */
+  int authenticated;
+  /* 1 when xep0077_poll stopped with input still buffered (it bounds its
+     work per call): call it again before waiting on the socket. */
+  int again;
+  xep0077_config cfg;  /* public */
   int reg_kind, account_gone, late, scram_step, out_try, remove_sent, nsecret;
   size_t out_sent, log_from, scram_len, acc_len;
   unsigned long deadline, iq_seq;
@@ -412,13 +420,6 @@ typedef struct xep0077 {
   const char *new_pass, *old_pass; /* caller's, during change_pass only   */
   xep0077_xmlw w;
   /* public */
-  int secure;          /* 1: TLS with a verified certificate and name       */
-  int tls_active;      /* 1: bytes go through cfg.tls                       */
-  int authenticated;
-  /* 1 when xep0077_poll stopped with input still buffered (it bounds its
-     work per call): call it again before waiting on the socket. */
-  int again;
-  xep0077_config cfg;
   xep0077_error error;
   char jid[XEP0077_JID_SIZE];     /* full JID after login, else ""            */
   /* private */
@@ -2353,14 +2354,8 @@ XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
   else if (c->cfg.crypto && (f & XEP0077__FT_SHA1)) c->sasl_alg = 1;
   else if ((f & XEP0077__FT_PLAIN) && c->tls_active &&
            (c->secure || c->cfg.insecure_unverified_tls)) c->sasl_alg = 0;
-  else {
-    c->op = XEP0077__OP_NONE;
-    c->status = 0;
-    c->password = NULL;
-    return XEP0077_ERR_SASL_MECH;
-  }
-  rc = xep0077__sasl_auth(c);
-  if (rc) {
+  else rc = XEP0077_ERR_SASL_MECH;
+  if (rc || (rc = xep0077__sasl_auth(c)) != 0) {
     xep0077__sasl_wipe(c);
     c->op = XEP0077__OP_NONE;
     c->status = 0;
@@ -2391,7 +2386,7 @@ static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
   if (to) xep0077_xmlw_attr(&c->w, "to", to);
   if (c->w.err) return xep0077__out_end(c);
   memcpy(c->next_id, id, sizeof id); /* armed by iq_send */
-  xep0077__copy(c->iq_to, sizeof c->iq_to, to ? to : "", to ? strlen(to) : 0);
+  strcpy(c->iq_to, to ? to : ""); /* fits: checked above */
   return 0;
 }
 
@@ -2437,10 +2432,9 @@ static int xep0077__reply_from_ok(const xep0077 *c, const char *from)
   size_t bl;
   if (c->iq_to[0]) return from && xep0077__streq_ci(from, c->iq_to);
   if (!from || !*from || xep0077__streq_ci(from, c->cfg.domain)) return 1;
-  if (!c->jid[0]) return 0;
-  if (!strcmp(from, c->jid)) return 1;
+  /* our full JID or its bare part (never when jid is "": from is not) */
   bl = strcspn(c->jid, "/");
-  return strlen(from) == bl && !strncmp(from, c->jid, bl);
+  return !strncmp(from, c->jid, bl) && (!from[bl] || !strcmp(from + bl, c->jid + bl));
 }
 
 static void xep0077__acc(xep0077 *c, const char *s, size_t n)
@@ -2610,8 +2604,8 @@ static void xep0077__event(xep0077 *c, int ev)
                  c->phase != XEP0077__P_CLOSING && /* nothing after our </stream:stream> */
                  strlen(id) < sizeof c->peer_id && (!from || strlen(from) < sizeof c->peer_from)) {
         c->in_stanza = XEP0077__IN_UNHANDLED;
-        xep0077__copy(c->peer_id, sizeof c->peer_id, id, strlen(id));
-        xep0077__copy(c->peer_from, sizeof c->peer_from, from ? from : "", from ? strlen(from) : 0);
+        strcpy(c->peer_id, id); /* both fit: checked above */
+        strcpy(c->peer_from, from ? from : "");
       }
     }
   }
