@@ -1873,15 +1873,12 @@ static const char xep0077__b64[] =
 /* Base64 of in[0, n) into out (4 * ceil(n/3) + 1 bytes, NUL-terminated). */
 static size_t xep0077__b64_enc(const unsigned char *in, size_t n, char *out)
 {
-  size_t i, o = 0;
+  size_t i, k, o = 0;
   for (i = 0; i < n; i += 3) {
-    unsigned long v = (unsigned long)in[i] << 16;
-    if (i + 1 < n) v |= (unsigned long)in[i + 1] << 8;
-    if (i + 2 < n) v |= in[i + 2];
-    out[o++] = xep0077__b64[(v >> 18) & 63];
-    out[o++] = xep0077__b64[(v >> 12) & 63];
-    out[o++] = i + 1 < n ? xep0077__b64[(v >> 6) & 63] : '=';
-    out[o++] = i + 2 < n ? xep0077__b64[v & 63] : '=';
+    unsigned long v = 0;
+    for (k = 0; k < 3; k++) v = v << 8 | (i + k < n ? in[i + k] : 0u);
+    /* character k carries bits of byte i + k - 1, or is padding */
+    for (k = 0; k < 4; k++) out[o++] = i + k <= n ? xep0077__b64[(v >> (18 - 6 * k)) & 63] : '=';
   }
   out[o] = 0;
   return o;
