@@ -1809,10 +1809,10 @@ XEP0077DEF int xep0077_xmlw_flush(xep0077_xmlw *w)
 #define XEP0077__NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define XEP0077__NS_STREAMS "urn:ietf:params:xml:ns:xmpp-streams"
 
-enum { /* where the stream is */
-  XEP0077__P_IDLE, XEP0077__P_TLS, XEP0077__P_HEADER, XEP0077__P_FEATURES,
-  XEP0077__P_STARTTLS, XEP0077__P_SASL, XEP0077__P_BIND, XEP0077__P_READY,
-  XEP0077__P_CLOSING, XEP0077__P_CLOSED
+enum { /* where the stream is; the last two parse nothing */
+  XEP0077__P_IDLE, XEP0077__P_HEADER, XEP0077__P_FEATURES, XEP0077__P_STARTTLS,
+  XEP0077__P_SASL, XEP0077__P_BIND, XEP0077__P_READY, XEP0077__P_CLOSING,
+  XEP0077__P_TLS, XEP0077__P_CLOSED
 };
 enum { /* what the caller asked for */
   XEP0077__OP_NONE, XEP0077__OP_CONNECT, XEP0077__OP_LOGIN, XEP0077__OP_IQ,
@@ -2791,16 +2791,12 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
       }
       xep0077_xml_feed(&c->xml, c->in, (size_t)n);
     }
-    while (c->phase != XEP0077__P_TLS && c->phase != XEP0077__P_CLOSED &&
-           (ev = xep0077_xml_next(&c->xml)) > 0)
-      xep0077__event(c, ev);
-    if (c->phase != XEP0077__P_TLS && c->phase != XEP0077__P_CLOSED && ev < 0) {
-      xep0077__fail(c, ev);
-      break;
+    while (c->phase < XEP0077__P_TLS && (ev = xep0077_xml_next(&c->xml)) != 0) {
+      if (ev < 0) xep0077__fail(c, ev); /* which ends both loops */
+      else xep0077__event(c, ev);
     }
   }
-  if (c->phase != XEP0077__P_CLOSED && c->phase != XEP0077__P_TLS &&
-      (rc = xep0077__flush(c)) != 0)
+  if (c->phase < XEP0077__P_TLS && (rc = xep0077__flush(c)) != 0)
     xep0077__fail(c, rc);
   if (c->status == XEP0077_PENDING &&
       (long)(c->cfg.now_ms(c->cfg.user) - c->deadline) >= 0 && c->op != XEP0077__OP_NONE) {
