@@ -2043,14 +2043,19 @@ XEP0077__COLD static void xep0077__finish(xep0077 *c, int status)
   if (c->status == XEP0077_PENDING) c->status = status;
 }
 
+/* TLS ends with the stream: close_notify, best effort. */
+static void xep0077__tls_close(xep0077 *c)
+{
+  if (c->tls_active && c->cfg.tls->close) c->cfg.tls->close(c->cfg.tls->ctx);
+  c->tls_active = 0;
+}
+
 /* A fatal condition: the stream is unusable from here on. */
 static void xep0077__fail(xep0077 *c, int status)
 {
   int ended = status == XEP0077_ERR_STREAM || status == XEP0077_ERR_CLOSED;
-  if (c->phase != XEP0077__P_CLOSED && c->tls_active && c->cfg.tls->close)
-    c->cfg.tls->close(c->cfg.tls->ctx);
+  xep0077__tls_close(c);
   c->phase = XEP0077__P_CLOSED;
-  c->tls_active = 0;
   /* Unsent output may hold secrets, and a dead stream sends nothing. */
   xep0077__wipe(c->out, sizeof c->out);
   c->w.len = c->out_sent = 0;
@@ -2803,10 +2808,7 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
     if (c->op == XEP0077__OP_CLOSE) { c->phase = XEP0077__P_CLOSED; xep0077__finish(c, 0); }
     else xep0077__fail(c, XEP0077_ERR_TIMEOUT);
   }
-  if (c->phase == XEP0077__P_CLOSED && c->tls_active) {
-    if (c->cfg.tls->close) c->cfg.tls->close(c->cfg.tls->ctx);
-    c->tls_active = 0;
-  }
+  if (c->phase == XEP0077__P_CLOSED) xep0077__tls_close(c);
   if (secret && !xep0077_xml_pending(&c->xml)) { /* all of it read: forget it */
     xep0077__wipe(c->in, sizeof c->in);
     xep0077__xml_scrub(&c->xml);
