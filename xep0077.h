@@ -2371,7 +2371,7 @@ XEP0077DEF xep0077_xmlw *xep0077_writer(xep0077 *c) { return &c->w; }
 
 static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
 {
-  char id[12] = {0};
+  char *id = c->next_id; /* armed by iq_send */
   unsigned long v;
   int i;
   if (to && (strlen(to) >= sizeof c->iq_to || !xep0077__w_valid(to, strlen(to))))
@@ -2379,15 +2379,17 @@ static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
   /* A fresh id per request: a sequence number mixed so ids don't repeat
      across connections made in the same millisecond. */
   v = ++c->iq_seq * 2654435761ul + c->cfg.now_ms(c->cfg.user);
-  for (i = 0; i < 8; i++, v >>= 4) id[i] = xep0077__b64[(v & 15) + (i & 1 ? 26u : 0u)];
+  for (i = 0; i < 8; i++, v >>= 4) id[i] = (char)('A' + (v & 15) + (i & 1) * 32); /* Aa.. */
   id[8] = 0;
   xep0077__out_begin(c);
   xep0077_xmlw_start(&c->w, "iq");
   xep0077_xmlw_attr(&c->w, "type", type);
   xep0077_xmlw_attr(&c->w, "id", id);
   if (to) xep0077_xmlw_attr(&c->w, "to", to);
-  if (c->w.err) return xep0077__out_end(c);
-  memcpy(c->next_id, id, sizeof id); /* armed by iq_send */
+  if (c->w.err) {
+    id[0] = 0;
+    return xep0077__out_end(c);
+  }
   strcpy(c->iq_to, to ? to : ""); /* fits: checked above */
   return 0;
 }
