@@ -2494,13 +2494,14 @@ XEP0077__COLD static void xep0077__reply_done(xep0077 *c, int rc)
 static int xep0077__bind_fn(xep0077 *c, int ev)
 {
   xep0077_xml *p = &c->xml;
-  int jid = ev != XEP0077_XML_TEXT && xep0077__word(p->name) == XEP0077__W_JID;
-  if (ev == XEP0077_XML_START && p->depth == 3 && jid) c->acc_len = 0;
-  else if (ev == XEP0077_XML_TEXT && p->depth == 3) xep0077__acc(c, p->text, p->text_len);
-  else if (ev == XEP0077_XML_END && p->depth == 3 && jid)
-    xep0077__copy(c->jid, sizeof c->jid, c->acc, c->acc_len);
-  else if (ev == XEP0077_XML_STANZA_END && !c->jid[0] && !c->error.condition[0])
+  if (p->depth == 3) { /* <bind><jid>: START, TEXT or END */
+    if (ev == XEP0077_XML_TEXT) xep0077__acc(c, p->text, p->text_len);
+    else if (xep0077__word(p->name) != XEP0077__W_JID) return 0;
+    else if (ev == XEP0077_XML_START) c->acc_len = 0;
+    else xep0077__copy(c->jid, sizeof c->jid, c->acc, c->acc_len);
+  } else if (ev == XEP0077_XML_STANZA_END && !c->jid[0] && !c->error.condition[0]) {
     return XEP0077_ERR_BIND;
+  }
   return 0;
 }
 
