@@ -2453,14 +2453,13 @@ static void xep0077__acc(xep0077 *c, const char *s, size_t n)
 }
 
 /* Fill c->error from the children of an <error/> (IQ), <stream:error/> or
-   SASL <failure/>: cond_ns names the conditions' namespace (XEP0077__W_*),
-   ns and nm are the event's. */
-static void xep0077__error_event(xep0077 *c, int ev, int depth, int ns, int nm, int cond_ns)
+   SASL <failure/>: cond_ns names the conditions' namespace (XEP0077__W_*). */
+static void xep0077__error_event(xep0077 *c, int ev, int depth, int cond_ns)
 {
   xep0077_xml *p = &c->xml;
   if (p->depth != depth) return;
-  if (ev == XEP0077_XML_START && ns == cond_ns) {
-    if (nm == XEP0077__W_TEXT) c->saw_text = 1;
+  if (ev == XEP0077_XML_START && xep0077__word(p->ns) == cond_ns) {
+    if (xep0077__word(p->name) == XEP0077__W_TEXT) c->saw_text = 1;
     else if (!c->error.condition[0])
       xep0077__copy(c->error.condition, sizeof c->error.condition, p->name, strlen(p->name));
   } else if (ev == XEP0077_XML_TEXT && c->saw_text == 1) {
@@ -2655,7 +2654,7 @@ static void xep0077__event(xep0077 *c, int ev)
       return;
     }
     if (ev != XEP0077_XML_STANZA_END) { /* a <failure/>'s condition and text */
-      if (d == 2) xep0077__error_event(c, ev, 2, ns, nm, XEP0077__W_SASL_NS);
+      if (d == 2) xep0077__error_event(c, ev, 2, XEP0077__W_SASL_NS);
       return;
     }
     rc = XEP0077_ERR_PROTOCOL;
@@ -2671,7 +2670,7 @@ static void xep0077__event(xep0077 *c, int ev)
 
   case XEP0077__IN_STREAM_ERROR:
     if (ev == XEP0077_XML_STANZA_END) rc = XEP0077_ERR_STREAM;
-    else if (!c->account_gone) xep0077__error_event(c, ev, 2, ns, nm, XEP0077__W_STREAMS_NS);
+    else if (!c->account_gone) xep0077__error_event(c, ev, 2, XEP0077__W_STREAMS_NS);
     break;
 
   case XEP0077__IN_REPLY:
@@ -2681,7 +2680,7 @@ static void xep0077__event(xep0077 *c, int ev)
         if (t) xep0077__copy(c->error.type, sizeof c->error.type, t, strlen(t));
         c->error.code = xep0077__digits(code, 0, 10000);
       }
-      xep0077__error_event(c, ev, 3, ns, nm, XEP0077__W_STANZAS_NS);
+      xep0077__error_event(c, ev, 3, XEP0077__W_STANZAS_NS);
     }
     if (ev == XEP0077_XML_STANZA_END) c->iq_id[0] = 0; /* a follow-up may go out */
     if (c->iq_fn) rc = c->iq_fn(c, ev);
