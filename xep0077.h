@@ -1946,6 +1946,14 @@ static void xep0077__copy(char *dst, size_t cap, const char *src, size_t n)
   dst[n] = 0;
 }
 
+/* A caller's string for the stream: not NULL, at least min bytes, and
+   text the writer accepts. */
+static int xep0077__text_ok(const char *s, size_t min)
+{
+  size_t n = s ? strlen(s) : 0;
+  return s && n >= min && xep0077__w_valid(s, n);
+}
+
 static void xep0077__log(xep0077 *c, int dir, const char *s, size_t n)
 {
   if (c->cfg.log && n) c->cfg.log(c->cfg.user, dir, s, n);
@@ -2092,8 +2100,7 @@ static void xep0077__header(xep0077 *c)
 XEP0077DEF int xep0077_init(xep0077 *c, const xep0077_config *cfg)
 {
   memset(c, 0, sizeof *c);
-  if (!cfg || !cfg->domain || !*cfg->domain || !cfg->send || !cfg->recv || !cfg->now_ms ||
-      !xep0077__w_valid(cfg->domain, strlen(cfg->domain)))
+  if (!cfg || !xep0077__text_ok(cfg->domain, 1) || !cfg->send || !cfg->recv || !cfg->now_ms)
     return XEP0077_ERR_ARG;
   if (cfg->tls && (!cfg->tls->start || !cfg->tls->handshake || !cfg->tls->send ||
                    !cfg->tls->recv || !cfg->tls->verified))
@@ -2342,8 +2349,7 @@ XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
                                    const char *password, unsigned long timeout_ms)
 {
   int rc, f = c->features;
-  if (!username || !*username || !password || !xep0077__w_valid(username, strlen(username)) ||
-      !xep0077__w_valid(password, strlen(password)))
+  if (!xep0077__text_ok(username, 1) || !xep0077__text_ok(password, 0))
     return XEP0077_ERR_ARG;
   if (c->late) return xep0077__take_late(c);
   if (c->phase != XEP0077__P_READY || c->authenticated) return XEP0077_ERR_STATE;
@@ -2374,7 +2380,7 @@ static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
   char *id = c->next_id; /* armed by iq_send */
   unsigned long v;
   int i;
-  if (to && (strlen(to) >= sizeof c->iq_to || !xep0077__w_valid(to, strlen(to))))
+  if (to && (strlen(to) >= sizeof c->iq_to || !xep0077__text_ok(to, 0)))
     return XEP0077_ERR_ARG;
   /* A fresh id per request: a sequence number mixed so ids don't repeat
      across connections made in the same millisecond. */
