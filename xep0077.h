@@ -1998,14 +1998,14 @@ static int xep0077__out_end(xep0077 *c)
     c->w.err = c->w.depth = c->w.open = 0; /* the next stanza starts clean */
     return rc;
   }
-  for (i = 0; i < c->nsecret; i++) {
-    xep0077__log(c, XEP0077_LOG_OUT, c->out + at, c->secret[i][0] - at);
+  for (i = 0;; i++) { /* what precedes each secret, then the rest */
+    xep0077__log(c, XEP0077_LOG_OUT, c->out + at,
+                 (i < c->nsecret ? c->secret[i][0] : c->w.len) - at);
+    if (i == c->nsecret) return 0;
     xep0077__log(c, XEP0077_LOG_OUT, "***", 3);
     at = c->secret[i][1];
     if (at == (size_t)-1) return 0;
   }
-  xep0077__log(c, XEP0077_LOG_OUT, c->out + at, c->w.len - at);
-  return 0;
 }
 
 static int xep0077__io_send(xep0077 *c, const unsigned char *b, size_t n)
