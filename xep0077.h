@@ -1818,9 +1818,9 @@ enum { /* what the caller asked for */
   XEP0077__OP_NONE, XEP0077__OP_CONNECT, XEP0077__OP_LOGIN, XEP0077__OP_IQ,
   XEP0077__OP_CLOSE
 };
-enum { /* which registration call is running */
-  XEP0077__R_FIELDS = 1, XEP0077__R_REGISTER, XEP0077__R_INFO, XEP0077__R_CHANGE,
-  XEP0077__R_CHANGE_FORM, XEP0077__R_CANCEL
+enum { /* which registration call is running; the last three send a password */
+  XEP0077__R_FIELDS = 1, XEP0077__R_INFO, XEP0077__R_CANCEL, XEP0077__R_REGISTER,
+  XEP0077__R_CHANGE, XEP0077__R_CHANGE_FORM
 };
 enum { /* stream features seen in the last <stream:features/> */
   XEP0077__FT_STARTTLS = 1, XEP0077__FT_SHA256 = 2, XEP0077__FT_SHA1 = 4,
@@ -2738,8 +2738,7 @@ XEP0077DEF int xep0077_close_start(xep0077 *c, unsigned long timeout_ms)
   if (xep0077__out_end(c)) { /* no room to say goodbye: just hang up */
     xep0077__fail(c, 0);
     c->late = 0;
-    c->op = XEP0077__OP_NONE;
-    c->status = 0;
+    c->op = XEP0077__OP_NONE; /* fail() ended it with status 0 */
     return 0;
   }
   return XEP0077_PENDING;
@@ -2749,8 +2748,7 @@ XEP0077DEF int xep0077_close_start(xep0077 *c, unsigned long timeout_ms)
    the submitted password back): not logged, and wiped once read. */
 static int xep0077__secret_reply(const xep0077 *c)
 {
-  return c->phase == XEP0077__P_SASL || c->reg_kind == XEP0077__R_REGISTER ||
-         c->reg_kind == XEP0077__R_CHANGE || c->reg_kind == XEP0077__R_CHANGE_FORM;
+  return c->phase == XEP0077__P_SASL || c->reg_kind >= XEP0077__R_REGISTER;
 }
 
 /* The parser's memory past what it still needs: text it already handed out. */
