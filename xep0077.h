@@ -2531,17 +2531,18 @@ static void xep0077__bind(xep0077 *c)
 static void xep0077__features_done(xep0077 *c)
 {
   int rc;
-  if (!c->tls_active && (!c->cfg.insecure_plaintext ||
-                         ((c->features & XEP0077__FT_STARTTLS) && c->cfg.tls))) {
-    if (!(c->features & XEP0077__FT_STARTTLS) || !c->cfg.tls) {
+  if (!c->tls_active) {
+    if ((c->features & XEP0077__FT_STARTTLS) && c->cfg.tls) { /* whenever it can be had */
+      xep0077__out_begin(c);
+      xep0077__put(c, "<starttls xmlns='" XEP0077__NS_TLS "'/>");
+      if ((rc = xep0077__out_end(c)) != 0) xep0077__fail(c, rc);
+      c->phase = XEP0077__P_STARTTLS;
+      return;
+    }
+    if (!c->cfg.insecure_plaintext) {
       xep0077__fail(c, XEP0077_ERR_TLS_REQUIRED);
       return;
     }
-    xep0077__out_begin(c);
-    xep0077__put(c, "<starttls xmlns='" XEP0077__NS_TLS "'/>");
-    if ((rc = xep0077__out_end(c)) != 0) xep0077__fail(c, rc);
-    c->phase = XEP0077__P_STARTTLS;
-    return;
   }
   if (c->authenticated && !c->jid[0]) { /* after SASL: bind first */
     if (!(c->features & XEP0077__FT_BIND)) xep0077__fail(c, XEP0077_ERR_BIND);
