@@ -2479,10 +2479,10 @@ static void xep0077__error_event(xep0077 *c, int ev, int depth, int cond_ns)
 static void xep0077__bind(xep0077 *c);
 static int xep0077__change_form(xep0077 *c, xep0077_query *q);
 
-/* The reply to the IQ we sent has ended: complete the operation. */
+/* The reply to the IQ we sent has ended (iq_id is cleared already):
+   complete the operation. */
 XEP0077__COLD static void xep0077__reply_done(xep0077 *c, int rc)
 {
-  c->iq_id[0] = 0;
   if (c->phase == XEP0077__P_BIND) {
     if (rc) { /* an unbound stream is good for nothing */
       xep0077__fail(c, rc == XEP0077_ERR_IQ ? XEP0077_ERR_BIND : rc);
