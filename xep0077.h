@@ -427,6 +427,7 @@ typedef struct xep0077 {
   size_t secret[4][2]; /* output ranges the log must not show             */
   char iq_id[12], next_id[12], iq_to[XEP0077_JID_SIZE];
   char peer_id[32], peer_from[XEP0077_JID_SIZE]; /* an unhandled get/set */
+  /* SASL state, kept together to be wiped at once */
   char scram[512];     /* SCRAM AuthMessage, then scratch                  */
   unsigned char salted[32];
   char acc[512];       /* text of the element being read (challenge, jid) */
@@ -2338,9 +2339,8 @@ static int xep0077__sasl_success(xep0077 *c)
 
 static void xep0077__sasl_wipe(xep0077 *c)
 {
-  xep0077__wipe(c->scram, sizeof c->scram);
-  xep0077__wipe(c->salted, sizeof c->salted);
-  xep0077__wipe(c->acc, sizeof c->acc);
+  /* scram[], salted[] and acc[] follow each other in the struct */
+  xep0077__wipe(c->scram, offsetof(xep0077, acc) + sizeof c->acc - offsetof(xep0077, scram));
   c->password = NULL;
   c->scram_step = 0;
 }
