@@ -2071,9 +2071,10 @@ static void xep0077__fail(xep0077 *c, int status)
   c->out_try = 0;
   /* A server ends the stream of an account it just deleted: for a pending
      cancel_registration whose <remove/> went out, that is the success answer
-     (prosody: not-authorized, ejabberd: conflict, or just a close). */
-  if (ended && c->op == XEP0077__OP_IQ && c->reg_kind == XEP0077__R_CANCEL &&
-      c->remove_sent && c->status == XEP0077_PENDING &&
+     (prosody: not-authorized, ejabberd: conflict, or just a close).
+     remove_sent is only ever set while that call's IQ runs (flush sets it,
+     poll's end clears it with the call). */
+  if (ended && c->remove_sent && c->status == XEP0077_PENDING &&
       (status == XEP0077_ERR_CLOSED ||
        (unsigned)(xep0077__word(c->error.condition) - XEP0077__W_NOT_AUTHORIZED) < 2)) {
     c->account_gone = 1;
