@@ -1824,8 +1824,8 @@ enum { /* which registration call is running; the last three send a password */
   XEP0077__R_CHANGE, XEP0077__R_CHANGE_FORM
 };
 enum { /* stream features seen in the last <stream:features/> */
-  XEP0077__FT_STARTTLS = 1, XEP0077__FT_SHA256 = 2, XEP0077__FT_SHA1 = 4,
-  XEP0077__FT_PLAIN = 8, XEP0077__FT_BIND = 16, XEP0077__FT_REGISTER = 32,
+  XEP0077__FT_STARTTLS = 1, XEP0077__FT_BIND = 2, XEP0077__FT_REGISTER = 4,
+  XEP0077__FT_SHA256 = 8, XEP0077__FT_SHA1 = 16, XEP0077__FT_PLAIN = 32,
   XEP0077__FT_MECH = 64 /* inside <mechanism/>: collecting its name */
 };
 enum { /* what the stanza being read is, to the stream */
@@ -1834,9 +1834,11 @@ enum { /* what the stanza being read is, to the stream */
 };
 
 /* Every name the stream compares against. An event's namespace and name
-   are looked up here once; the routing then compares small integers. */
+   are looked up here once; the routing then compares small integers. The
+   three features and their namespaces, and the three mechanisms, are in the
+   order of their XEP0077__FT_ bits. */
 enum {
-  XEP0077__W_STREAM_NS, XEP0077__W_TLS_NS, XEP0077__W_SASL_NS, XEP0077__W_BIND_NS,
+  XEP0077__W_STREAM_NS, XEP0077__W_SASL_NS, XEP0077__W_TLS_NS, XEP0077__W_BIND_NS,
   XEP0077__W_REGFEAT_NS, XEP0077__W_CLIENT_NS, XEP0077__W_STANZAS_NS,
   XEP0077__W_STREAMS_NS, XEP0077__W_STREAM, XEP0077__W_FEATURES, XEP0077__W_STARTTLS,
   XEP0077__W_BIND, XEP0077__W_REGISTER, XEP0077__W_MECHANISM, XEP0077__W_PROCEED,
@@ -1846,7 +1848,7 @@ enum {
   XEP0077__W_NOT_AUTHORIZED, XEP0077__W_CONFLICT, XEP0077__W_NONE
 };
 static const char *const xep0077__words[XEP0077__W_NONE] = {
-  XEP0077__NS_STREAM, XEP0077__NS_TLS, XEP0077__NS_SASL, XEP0077__NS_BIND,
+  XEP0077__NS_STREAM, XEP0077__NS_SASL, XEP0077__NS_TLS, XEP0077__NS_BIND,
   "http://jabber.org/features/iq-register", "jabber:client", XEP0077__NS_STANZAS,
   XEP0077__NS_STREAMS, "stream", "features", "starttls", "bind", "register", "mechanism",
   "proceed", "challenge", "success", "failure", "iq", "text", "jid", "result", "error",
@@ -2624,13 +2626,9 @@ static void xep0077__event(xep0077 *c, int ev)
 
   switch (c->in_stanza) {
   case XEP0077__IN_FEATURES:
-    if (ev == XEP0077_XML_START && d == 2) {
-      if (ns == XEP0077__W_TLS_NS && nm == XEP0077__W_STARTTLS)
-        c->features |= XEP0077__FT_STARTTLS;
-      else if (ns == XEP0077__W_BIND_NS && nm == XEP0077__W_BIND)
-        c->features |= XEP0077__FT_BIND;
-      else if (ns == XEP0077__W_REGFEAT_NS && nm == XEP0077__W_REGISTER)
-        c->features |= XEP0077__FT_REGISTER;
+    if (ev == XEP0077_XML_START && d == 2) { /* <starttls/>, <bind/>, <register/> */
+      unsigned m = (unsigned)(nm - XEP0077__W_STARTTLS);
+      if (m < 3 && ns == XEP0077__W_TLS_NS + (int)m) c->features |= XEP0077__FT_STARTTLS << m;
     } else if (ev == XEP0077_XML_START && d == 3 && nm == XEP0077__W_MECHANISM &&
                ns == XEP0077__W_SASL_NS) {
       c->acc_len = 0;
