@@ -2440,7 +2440,7 @@ XEP0077DEF int xep0077_iq_send(xep0077 *c, xep0077_iq_fn fn, void *user,
 
 /* A reply is ours only with our id and from the entity we asked: the one in
    'to', or for a request to the server none, our account or the domain. */
-static int xep0077__reply_from_ok(const xep0077 *c, const char *from)
+XEP0077__COLD static int xep0077__reply_from_ok(const xep0077 *c, const char *from)
 {
   size_t bl;
   if (c->iq_to[0]) return from && xep0077__streq_ci(from, c->iq_to);
