@@ -1976,6 +1976,12 @@ static void xep0077__put(xep0077 *c, const char *s)
   xep0077__w_put(&c->w, s, strlen(s));
 }
 
+/* An attribute value, escaped. */
+XEP0077__COLD static void xep0077__put_attr(xep0077 *c, const char *s)
+{
+  xep0077__w_escaped(&c->w, s, strlen(s), 1);
+}
+
 XEP0077__COLD static void xep0077__put_secret(xep0077 *c, const char *s, size_t n)
 {
   size_t from = c->w.len;
@@ -2095,7 +2101,7 @@ static void xep0077__header(xep0077 *c)
   xep0077__out_begin(c);
   xep0077__put(c, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
                   "xmlns:stream='" XEP0077__NS_STREAM "' to='");
-  xep0077__w_escaped(&c->w, c->cfg.domain, strlen(c->cfg.domain), 1);
+  xep0077__put_attr(c, c->cfg.domain);
   xep0077__put(c, "' version='1.0' xml:lang='en'>");
   if (xep0077__out_end(c)) xep0077__fail(c, XEP0077_ERR_TOO_BIG);
   c->phase = XEP0077__P_HEADER;
@@ -2709,10 +2715,10 @@ static void xep0077__event(xep0077 *c, int ev)
     if (ev == XEP0077_XML_STANZA_END) {
       xep0077__out_begin(c);
       xep0077__put(c, "<iq type='error' id='");
-      xep0077__w_escaped(&c->w, c->peer_id, strlen(c->peer_id), 1);
+      xep0077__put_attr(c, c->peer_id);
       if (c->peer_from[0]) {
         xep0077__put(c, "' to='");
-        xep0077__w_escaped(&c->w, c->peer_from, strlen(c->peer_from), 1);
+        xep0077__put_attr(c, c->peer_from);
       }
       xep0077__put(c, "'><error type='cancel'><service-unavailable xmlns='" XEP0077__NS_STANZAS
                       "'/></error></iq>");
