@@ -2387,14 +2387,14 @@ XEP0077DEF xep0077_xmlw *xep0077_writer(xep0077 *c) { return &c->w; }
 static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
 {
   char *id = c->next_id; /* armed by iq_send */
+  size_t tl = to ? strlen(to) : 0;
   unsigned long v;
   int i;
-  if (to && (strlen(to) >= sizeof c->iq_to || !xep0077__text_ok(to, 0)))
-    return XEP0077_ERR_ARG;
+  if (to && (tl >= sizeof c->iq_to || !xep0077__text_ok(to, 0))) return XEP0077_ERR_ARG;
   /* A fresh id per request: a sequence number mixed so ids don't repeat
      across connections made in the same millisecond. */
   v = ++c->iq_seq * 2654435761ul + c->cfg.now_ms(c->cfg.user);
-  for (i = 0; i < 8; i++, v >>= 4) id[i] = (char)('A' + (v & 15) + (i & 1) * 32); /* Aa.. */
+  for (i = 0; i < 8; i++, v >>= 4) id[i] = (char)((i & 1 ? 'a' : 'A') + (v & 15));
   id[8] = 0;
   xep0077__out_begin(c);
   xep0077_xmlw_start(&c->w, "iq");
@@ -2405,7 +2405,7 @@ static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
     id[0] = 0;
     return xep0077__out_end(c);
   }
-  strcpy(c->iq_to, to ? to : ""); /* fits: checked above */
+  memcpy(c->iq_to, to ? to : "", tl + 1); /* fits: checked above */
   return 0;
 }
 
@@ -2576,7 +2576,7 @@ static void xep0077__event(xep0077 *c, int ev)
     /* XMPP 1.0 or later: a major version of one or more digits, at least 1. */
     size_t major = v ? strspn(v, "0123456789") : 0;
     if (nm != XEP0077__W_STREAM || ns != XEP0077__W_STREAM_NS ||
-        !xep0077__digits(v, 0, 1) || (v[major] && v[major] != '.')) {
+        !v || !xep0077__digits(v, 0, 1) || (v[major] && v[major] != '.')) {
       xep0077__fail(c, XEP0077_ERR_PROTOCOL);
       return;
     }
@@ -2621,11 +2621,13 @@ static void xep0077__event(xep0077 *c, int ev)
         c->reply_err = t == XEP0077__W_ERROR; /* remembers the reply type */
         memset(&c->error, 0, sizeof c->error);
       } else if ((t == XEP0077__W_GET || t == XEP0077__W_SET) && id &&
-                 c->phase != XEP0077__P_CLOSING && /* nothing after our </stream:stream> */
-                 strlen(id) < sizeof c->peer_id && (!from || strlen(from) < sizeof c->peer_from)) {
-        c->in_stanza = XEP0077__IN_UNHANDLED;
-        strcpy(c->peer_id, id); /* both fit: checked above */
-        strcpy(c->peer_from, from ? from : "");
+                 c->phase != XEP0077__P_CLOSING) { /* nothing after our </stream:stream> */
+        size_t il = strlen(id), fl = from ? strlen(from) : 0;
+        if (il < sizeof c->peer_id && fl < sizeof c->peer_from) {
+          c->in_stanza = XEP0077__IN_UNHANDLED;
+          memcpy(c->peer_id, id, il + 1);
+          memcpy(c->peer_from, from ? from : "", fl + 1);
+        }
       }
     }
   }
