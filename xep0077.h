@@ -2170,6 +2170,14 @@ XEP0077DEF int xep0077_connect_start(xep0077 *c, unsigned long timeout_ms)
 /* -- SASL -------------------------------------------------------------- */
 static size_t xep0077__hlen(int alg) { return alg == 256 ? 32 : 20; }
 
+/* Writes the characters of s (no NUL) at dst; returns how many. */
+XEP0077__COLD static size_t xep0077__cat(char *dst, const char *s)
+{
+  size_t n = strlen(s);
+  memcpy(dst, s, n);
+  return n;
+}
+
 /* One SASL element: head (its xmlns), mech (the <auth> mechanism, or ""),
    the base64 payload, which the log does not show, and the end tag. */
 static int xep0077__sasl_send(xep0077 *c, const char *head, const char *mech,
@@ -2199,18 +2207,12 @@ static int xep0077__sasl_auth(xep0077 *c)
     char *o = c->scram;
     if (ul * 3 + 48 > sizeof c->scram) return XEP0077_ERR_ARG;
     if (k->random(k->ctx, rnd, sizeof rnd) < 0) return XEP0077_ERR_CRYPTO;
-    memcpy(o, "n,,n=", 5); /* the GS2 header, kept in front for base64 */
-    n = 5;
+    n = xep0077__cat(o, "n,,n="); /* the GS2 header, kept in front for base64 */
     for (; *u; u++) { /* saslname: ',' and '=' escaped */
-      if (*u == ',' || *u == '=') {
-        memcpy(o + n, *u == ',' ? "=2C" : "=3D", 3);
-        n += 3;
-      } else {
-        o[n++] = *u;
-      }
+      if (*u == ',' || *u == '=') n += xep0077__cat(o + n, *u == ',' ? "=2C" : "=3D");
+      else o[n++] = *u;
     }
-    memcpy(o + n, ",r=", 3);
-    n += 3;
+    n += xep0077__cat(o + n, ",r=");
     n += xep0077__b64_enc(rnd, sizeof rnd, o + n);
     m = xep0077__b64_enc((const unsigned char *)o, n, b64);
     memmove(o, o + 3, n - 3); /* keep the bare message only */
@@ -2291,10 +2293,11 @@ static int xep0077__sasl_challenge(xep0077 *c)
   if (len[0] <= i || strncmp(f[0], it, i)) return rc;
   /* client-final-without-proof, then the AuthMessage:
      client-first-bare "," server-first "," client-final-without-proof */
-  n = 9 + len[0];
-  if (len[0] > 200 || c->scram_len + 1 + (size_t)sl + 1 + n >= sizeof c->scram) return rc;
-  memcpy(t.fin, "c=biws,r=", 9); /* biws: base64 of the GS2 header "n,," */
-  memcpy(t.fin + 9, f[0], len[0]);
+  if (len[0] > 200 || c->scram_len + 1 + (size_t)sl + 1 + 9 + len[0] >= sizeof c->scram)
+    return rc;
+  n = xep0077__cat(t.fin, "c=biws,r="); /* biws: base64 of the GS2 header "n,," */
+  memcpy(t.fin + n, f[0], len[0]);
+  n += len[0];
   i = c->scram_len;
   c->scram[i++] = ',';
   memcpy(c->scram + i, sf, (size_t)sl);
@@ -2314,8 +2317,7 @@ static int xep0077__sasl_challenge(xep0077 *c)
       xep0077__hmac(c, t.sk, c->scram, c->scram_len, t.srv))
     goto done;
   for (i = 0; i < hl; i++) t.ck[i] ^= t.sig[i]; /* the proof */
-  memcpy(t.fin + n, ",p=", 3);
-  n += 3;
+  n += xep0077__cat(t.fin + n, ",p=");
   n += xep0077__b64_enc(t.ck, hl, t.fin + n);
   memcpy(c->salted, t.srv, hl);
   n = xep0077__b64_enc((const unsigned char *)t.fin, n, t.b64);
