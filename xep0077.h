@@ -2664,7 +2664,8 @@ static void xep0077__event(xep0077 *c, int ev)
     break;
 
   case XEP0077__IN_SASL:
-    /* Every failure here ends the login, and poll then wipes its secrets. */
+    /* A failure here finishes the login (xep0077__fail), and the end of the
+       same xep0077_poll call wipes its secrets (xep0077__sasl_wipe). */
     if (ev == XEP0077_XML_TEXT && d == 1) {
       xep0077__acc(c, p->text, p->text_len);
       return;
@@ -2675,7 +2676,7 @@ static void xep0077__event(xep0077 *c, int ev)
     }
     rc = XEP0077_ERR_PROTOCOL;
     if (nm == XEP0077__W_FAILURE) rc = XEP0077_ERR_SASL_FAILED;
-    else if (c->saw_text == 2) rc = XEP0077_ERR_PROTOCOL;
+    else if (c->saw_text == 2) rc = XEP0077_ERR_PROTOCOL; /* payload cut: acc full */
     else if (nm == XEP0077__W_CHALLENGE) rc = xep0077__sasl_challenge(c);
     else if (nm == XEP0077__W_SUCCESS && !(rc = xep0077__sasl_success(c))) {
       xep0077__sasl_wipe(c);
