@@ -2178,14 +2178,13 @@ XEP0077__COLD static size_t xep0077__cat(char *dst, const char *s)
   return n;
 }
 
-/* One SASL element: head (its xmlns), mech (the <auth> mechanism, or ""),
-   the base64 payload, which the log does not show, and the end tag. */
-static int xep0077__sasl_send(xep0077 *c, const char *head, const char *mech,
-                              const char *b64, size_t n, const char *tail)
+/* One SASL element: head (up to its last attribute's value), the base64
+   payload, which the log does not show, and the end tag. */
+static int xep0077__sasl_send(xep0077 *c, const char *head, const char *b64, size_t n,
+                              const char *tail)
 {
   xep0077__out_begin(c);
   xep0077__put(c, head);
-  xep0077__put(c, mech);
   xep0077__put(c, "'>");
   xep0077__put_secret(c, b64, n);
   xep0077__put(c, tail);
@@ -2200,7 +2199,12 @@ static int xep0077__sasl_auth(xep0077 *c)
   const char *u = c->username;
   char b64[sizeof c->scram * 4 / 3 + 4];
   size_t n = 0, ul = strlen(u), pl = strlen(c->password), m;
-  int rc, mech = XEP0077__W_PLAIN;
+  int rc;
+  static const char *const auth[] = { /* by sasl_alg: 0, 1, 256 (as 2) */
+    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='PLAIN",
+    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-1",
+    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-256"
+  };
 
   if (c->sasl_alg) {
     unsigned char rnd[18];
@@ -2217,7 +2221,6 @@ static int xep0077__sasl_auth(xep0077 *c)
     m = xep0077__b64_enc((const unsigned char *)o, n, b64);
     memmove(o, o + 3, n - 3); /* keep the bare message only */
     c->scram_len = n - 3;
-    mech = c->sasl_alg == 256 ? XEP0077__W_SHA256 : XEP0077__W_SHA1;
   } else { /* PLAIN: \0user\0password */
     unsigned char *raw = (unsigned char *)c->scram;
     n = ul + pl + 2;
@@ -2229,8 +2232,7 @@ static int xep0077__sasl_auth(xep0077 *c)
     m = xep0077__b64_enc(raw, n, b64);
     xep0077__wipe(raw, n);
   }
-  rc = xep0077__sasl_send(c, "<auth xmlns='" XEP0077__NS_SASL "' mechanism='",
-                          xep0077__words[mech], b64, m, "</auth>");
+  rc = xep0077__sasl_send(c, auth[c->sasl_alg == 256 ? 2 : c->sasl_alg], b64, m, "</auth>");
   xep0077__wipe(b64, sizeof b64);
   if (!rc) {
     c->phase = XEP0077__P_SASL;
@@ -2321,8 +2323,7 @@ static int xep0077__sasl_challenge(xep0077 *c)
   n += xep0077__b64_enc(t.ck, hl, t.fin + n);
   memcpy(c->salted, t.srv, hl);
   n = xep0077__b64_enc((const unsigned char *)t.fin, n, t.b64);
-  rc = xep0077__sasl_send(c, "<response xmlns='" XEP0077__NS_SASL, "", t.b64, n,
-                          "</response>");
+  rc = xep0077__sasl_send(c, "<response xmlns='" XEP0077__NS_SASL, t.b64, n, "</response>");
   if (!rc) c->scram_step = 2; /* salted[] now holds the ServerSignature */
 done:
   xep0077__wipe(&t, sizeof t);
