@@ -401,8 +401,16 @@ typedef int (*xep0077_iq_fn)(struct xep0077 *c, int ev);
 /* One connection. The caller owns it (static or on its stack); it holds
    every buffer, so sizeof(xep0077) is all the memory a session uses. */
 typedef struct xep0077 {
-  /* private, first: the fields the code touches most sit at small offsets */
+  /* first the fields the code touches most, at small offsets (private but
+     for the four public flags and cfg) */
   int phase, op, status, features, sasl_alg, in_stanza, reply_err, saw_text;
+  int secure;          /* 1: TLS with a verified certificate and name       */
+  int tls_active;      /* 1: bytes go through cfg.tls                       */
+  int authenticated;
+  /* 1 when xep0077_poll stopped with input still buffered (it bounds its
+     work per call): call it again before waiting on the socket. */
+  int again;
+  xep0077_config cfg;  /* public */
   int reg_kind, account_gone, late, scram_step, out_try, remove_sent, nsecret;
   size_t out_sent, log_from, scram_len, acc_len;
   unsigned long deadline, iq_seq;
@@ -412,13 +420,6 @@ typedef struct xep0077 {
   const char *new_pass, *old_pass; /* caller's, during change_pass only   */
   xep0077_xmlw w;
   /* public */
-  int secure;          /* 1: TLS with a verified certificate and name       */
-  int tls_active;      /* 1: bytes go through cfg.tls                       */
-  int authenticated;
-  /* 1 when xep0077_poll stopped with input still buffered (it bounds its
-     work per call): call it again before waiting on the socket. */
-  int again;
-  xep0077_config cfg;
   xep0077_error error;
   char jid[XEP0077_JID_SIZE];     /* full JID after login, else ""            */
   /* private */
@@ -426,6 +427,7 @@ typedef struct xep0077 {
   size_t secret[4][2]; /* output ranges the log must not show             */
   char iq_id[12], next_id[12], iq_to[XEP0077_JID_SIZE];
   char peer_id[32], peer_from[XEP0077_JID_SIZE]; /* an unhandled get/set */
+  /* SASL state, kept together to be wiped at once */
   char scram[512];     /* SCRAM AuthMessage, then scratch                  */
   unsigned char salted[32];
   char acc[512];       /* text of the element being read (challenge, jid) */
@@ -1808,28 +1810,58 @@ XEP0077DEF int xep0077_xmlw_flush(xep0077_xmlw *w)
 #define XEP0077__NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define XEP0077__NS_STREAMS "urn:ietf:params:xml:ns:xmpp-streams"
 
-enum { /* where the stream is */
-  XEP0077__P_IDLE, XEP0077__P_TLS, XEP0077__P_HEADER, XEP0077__P_FEATURES,
-  XEP0077__P_STARTTLS, XEP0077__P_SASL, XEP0077__P_BIND, XEP0077__P_READY,
-  XEP0077__P_CLOSING, XEP0077__P_CLOSED
+enum { /* where the stream is; the last two parse nothing */
+  XEP0077__P_IDLE, XEP0077__P_HEADER, XEP0077__P_FEATURES, XEP0077__P_STARTTLS,
+  XEP0077__P_SASL, XEP0077__P_BIND, XEP0077__P_READY, XEP0077__P_CLOSING,
+  XEP0077__P_TLS, XEP0077__P_CLOSED
 };
 enum { /* what the caller asked for */
   XEP0077__OP_NONE, XEP0077__OP_CONNECT, XEP0077__OP_LOGIN, XEP0077__OP_IQ,
   XEP0077__OP_CLOSE
 };
-enum { /* which registration call is running */
-  XEP0077__R_FIELDS = 1, XEP0077__R_REGISTER, XEP0077__R_INFO, XEP0077__R_CHANGE,
-  XEP0077__R_CHANGE_FORM, XEP0077__R_CANCEL
+enum { /* which registration call is running; the last three send a password */
+  XEP0077__R_FIELDS = 1, XEP0077__R_INFO, XEP0077__R_CANCEL, XEP0077__R_REGISTER,
+  XEP0077__R_CHANGE, XEP0077__R_CHANGE_FORM
 };
 enum { /* stream features seen in the last <stream:features/> */
-  XEP0077__FT_STARTTLS = 1, XEP0077__FT_SHA256 = 2, XEP0077__FT_SHA1 = 4,
-  XEP0077__FT_PLAIN = 8, XEP0077__FT_BIND = 16, XEP0077__FT_REGISTER = 32,
+  XEP0077__FT_STARTTLS = 1, XEP0077__FT_BIND = 2, XEP0077__FT_REGISTER = 4,
+  XEP0077__FT_SHA256 = 8, XEP0077__FT_SHA1 = 16, XEP0077__FT_PLAIN = 32,
   XEP0077__FT_MECH = 64 /* inside <mechanism/>: collecting its name */
 };
 enum { /* what the stanza being read is, to the stream */
   XEP0077__IN_IGNORE, XEP0077__IN_FEATURES, XEP0077__IN_TLS, XEP0077__IN_SASL,
   XEP0077__IN_STREAM_ERROR, XEP0077__IN_REPLY, XEP0077__IN_UNHANDLED
 };
+
+/* Every name the stream compares against. An event's namespace and name
+   are looked up here once; the routing then compares small integers. The
+   three features and their namespaces, and the three mechanisms, are in the
+   order of their XEP0077__FT_ bits. */
+enum {
+  XEP0077__W_STREAM_NS, XEP0077__W_SASL_NS, XEP0077__W_TLS_NS, XEP0077__W_BIND_NS,
+  XEP0077__W_REGFEAT_NS, XEP0077__W_CLIENT_NS, XEP0077__W_STANZAS_NS,
+  XEP0077__W_STREAMS_NS, XEP0077__W_STREAM, XEP0077__W_FEATURES, XEP0077__W_STARTTLS,
+  XEP0077__W_BIND, XEP0077__W_REGISTER, XEP0077__W_MECHANISM, XEP0077__W_PROCEED,
+  XEP0077__W_CHALLENGE, XEP0077__W_SUCCESS, XEP0077__W_FAILURE, XEP0077__W_IQ,
+  XEP0077__W_TEXT, XEP0077__W_JID, XEP0077__W_RESULT, XEP0077__W_ERROR, XEP0077__W_GET,
+  XEP0077__W_SET, XEP0077__W_SHA256, XEP0077__W_SHA1, XEP0077__W_PLAIN,
+  XEP0077__W_NOT_AUTHORIZED, XEP0077__W_CONFLICT, XEP0077__W_NONE
+};
+static const char *const xep0077__words[XEP0077__W_NONE] = {
+  XEP0077__NS_STREAM, XEP0077__NS_SASL, XEP0077__NS_TLS, XEP0077__NS_BIND,
+  "http://jabber.org/features/iq-register", "jabber:client", XEP0077__NS_STANZAS,
+  XEP0077__NS_STREAMS, "stream", "features", "starttls", "bind", "register", "mechanism",
+  "proceed", "challenge", "success", "failure", "iq", "text", "jid", "result", "error",
+  "get", "set", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "not-authorized", "conflict"
+};
+
+/* The index of s in xep0077__words, XEP0077__W_NONE when absent. */
+static int xep0077__word(const char *s)
+{
+  int i = 0;
+  while (i < XEP0077__W_NONE && strcmp(s, xep0077__words[i])) i++;
+  return i;
+}
 
 /* Memory that held a secret: a store the compiler may not drop. */
 static void xep0077__wipe(void *p, size_t n)
@@ -1844,15 +1876,12 @@ static const char xep0077__b64[] =
 /* Base64 of in[0, n) into out (4 * ceil(n/3) + 1 bytes, NUL-terminated). */
 static size_t xep0077__b64_enc(const unsigned char *in, size_t n, char *out)
 {
-  size_t i, o = 0;
+  size_t i, k, o = 0;
   for (i = 0; i < n; i += 3) {
-    unsigned long v = (unsigned long)in[i] << 16;
-    if (i + 1 < n) v |= (unsigned long)in[i + 1] << 8;
-    if (i + 2 < n) v |= in[i + 2];
-    out[o++] = xep0077__b64[(v >> 18) & 63];
-    out[o++] = xep0077__b64[(v >> 12) & 63];
-    out[o++] = i + 1 < n ? xep0077__b64[(v >> 6) & 63] : '=';
-    out[o++] = i + 2 < n ? xep0077__b64[v & 63] : '=';
+    unsigned long v = 0;
+    for (k = 0; k < 3; k++) v = v << 8 | (i + k < n ? in[i + k] : 0u);
+    /* character k carries bits of byte i + k - 1, or is padding */
+    for (k = 0; k < 4; k++) out[o++] = i + k <= n ? xep0077__b64[(v >> (18 - 6 * k)) & 63] : '=';
   }
   out[o] = 0;
   return o;
@@ -1920,6 +1949,14 @@ static void xep0077__copy(char *dst, size_t cap, const char *src, size_t n)
   dst[n] = 0;
 }
 
+/* A caller's string for the stream: not NULL, at least min bytes, and
+   text the writer accepts. */
+static int xep0077__text_ok(const char *s, size_t min)
+{
+  size_t n = s ? strlen(s) : 0;
+  return s && n >= min && xep0077__w_valid(s, n);
+}
+
 static void xep0077__log(xep0077 *c, int dir, const char *s, size_t n)
 {
   if (c->cfg.log && n) c->cfg.log(c->cfg.user, dir, s, n);
@@ -1939,7 +1976,13 @@ static void xep0077__put(xep0077 *c, const char *s)
   xep0077__w_put(&c->w, s, strlen(s));
 }
 
-static void xep0077__put_secret(xep0077 *c, const char *s, size_t n)
+/* An attribute value, escaped. */
+XEP0077__COLD static void xep0077__put_attr(xep0077 *c, const char *s)
+{
+  xep0077__w_escaped(&c->w, s, strlen(s), 1);
+}
+
+XEP0077__COLD static void xep0077__put_secret(xep0077 *c, const char *s, size_t n)
 {
   size_t from = c->w.len;
   xep0077__w_escaped(&c->w, s, n, 0);
@@ -1964,14 +2007,14 @@ static int xep0077__out_end(xep0077 *c)
     c->w.err = c->w.depth = c->w.open = 0; /* the next stanza starts clean */
     return rc;
   }
-  for (i = 0; i < c->nsecret; i++) {
-    xep0077__log(c, XEP0077_LOG_OUT, c->out + at, c->secret[i][0] - at);
+  for (i = 0;; i++) { /* what precedes each secret, then the rest */
+    xep0077__log(c, XEP0077_LOG_OUT, c->out + at,
+                 (i < c->nsecret ? c->secret[i][0] : c->w.len) - at);
+    if (i == c->nsecret) return 0;
     xep0077__log(c, XEP0077_LOG_OUT, "***", 3);
     at = c->secret[i][1];
     if (at == (size_t)-1) return 0;
   }
-  xep0077__log(c, XEP0077_LOG_OUT, c->out + at, c->w.len - at);
-  return 0;
 }
 
 static int xep0077__io_send(xep0077 *c, const unsigned char *b, size_t n)
@@ -2017,25 +2060,31 @@ XEP0077__COLD static void xep0077__finish(xep0077 *c, int status)
   if (c->status == XEP0077_PENDING) c->status = status;
 }
 
+/* TLS ends with the stream: close_notify, best effort. */
+static void xep0077__tls_close(xep0077 *c)
+{
+  if (c->tls_active && c->cfg.tls->close) c->cfg.tls->close(c->cfg.tls->ctx);
+  c->tls_active = 0;
+}
+
 /* A fatal condition: the stream is unusable from here on. */
 static void xep0077__fail(xep0077 *c, int status)
 {
   int ended = status == XEP0077_ERR_STREAM || status == XEP0077_ERR_CLOSED;
-  if (c->phase != XEP0077__P_CLOSED && c->tls_active && c->cfg.tls->close)
-    c->cfg.tls->close(c->cfg.tls->ctx);
+  xep0077__tls_close(c);
   c->phase = XEP0077__P_CLOSED;
-  c->tls_active = 0;
   /* Unsent output may hold secrets, and a dead stream sends nothing. */
   xep0077__wipe(c->out, sizeof c->out);
   c->w.len = c->out_sent = 0;
   c->out_try = 0;
   /* A server ends the stream of an account it just deleted: for a pending
      cancel_registration whose <remove/> went out, that is the success answer
-     (prosody: not-authorized, ejabberd: conflict, or just a close). */
-  if (ended && c->op == XEP0077__OP_IQ && c->reg_kind == XEP0077__R_CANCEL &&
-      c->remove_sent && c->status == XEP0077_PENDING &&
-      (status == XEP0077_ERR_CLOSED || !strcmp(c->error.condition, "not-authorized") ||
-       !strcmp(c->error.condition, "conflict"))) {
+     (prosody: not-authorized, ejabberd: conflict, or just a close).
+     remove_sent is only ever set while that call's IQ runs (flush sets it,
+     poll's end clears it with the call). */
+  if (ended && c->remove_sent && c->status == XEP0077_PENDING &&
+      (status == XEP0077_ERR_CLOSED ||
+       (unsigned)(xep0077__word(c->error.condition) - XEP0077__W_NOT_AUTHORIZED) < 2)) {
     c->account_gone = 1;
     memset(&c->error, 0, sizeof c->error);
     xep0077__finish(c, 0);
@@ -2052,7 +2101,7 @@ static void xep0077__header(xep0077 *c)
   xep0077__out_begin(c);
   xep0077__put(c, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
                   "xmlns:stream='" XEP0077__NS_STREAM "' to='");
-  xep0077__w_escaped(&c->w, c->cfg.domain, strlen(c->cfg.domain), 1);
+  xep0077__put_attr(c, c->cfg.domain);
   xep0077__put(c, "' version='1.0' xml:lang='en'>");
   if (xep0077__out_end(c)) xep0077__fail(c, XEP0077_ERR_TOO_BIG);
   c->phase = XEP0077__P_HEADER;
@@ -2061,8 +2110,7 @@ static void xep0077__header(xep0077 *c)
 XEP0077DEF int xep0077_init(xep0077 *c, const xep0077_config *cfg)
 {
   memset(c, 0, sizeof *c);
-  if (!cfg || !cfg->domain || !*cfg->domain || !cfg->send || !cfg->recv || !cfg->now_ms ||
-      !xep0077__w_valid(cfg->domain, strlen(cfg->domain)))
+  if (!cfg || !xep0077__text_ok(cfg->domain, 1) || !cfg->send || !cfg->recv || !cfg->now_ms)
     return XEP0077_ERR_ARG;
   if (cfg->tls && (!cfg->tls->start || !cfg->tls->handshake || !cfg->tls->send ||
                    !cfg->tls->recv || !cfg->tls->verified))
@@ -2122,6 +2170,27 @@ XEP0077DEF int xep0077_connect_start(xep0077 *c, unsigned long timeout_ms)
 /* -- SASL -------------------------------------------------------------- */
 static size_t xep0077__hlen(int alg) { return alg == 256 ? 32 : 20; }
 
+/* Writes the characters of s (no NUL) at dst; returns how many. */
+XEP0077__COLD static size_t xep0077__cat(char *dst, const char *s)
+{
+  size_t n = strlen(s);
+  memcpy(dst, s, n);
+  return n;
+}
+
+/* One SASL element: head (up to its last attribute's value), the base64
+   payload, which the log does not show, and the end tag. */
+static int xep0077__sasl_send(xep0077 *c, const char *head, const char *b64, size_t n,
+                              const char *tail)
+{
+  xep0077__out_begin(c);
+  xep0077__put(c, head);
+  xep0077__put(c, "'>");
+  xep0077__put_secret(c, b64, n);
+  xep0077__put(c, tail);
+  return xep0077__out_end(c);
+}
+
 /* <auth> with the client-first message. scram[] keeps client-first-bare,
    the start of the AuthMessage; the nonce is its tail. */
 static int xep0077__sasl_auth(xep0077 *c)
@@ -2129,54 +2198,56 @@ static int xep0077__sasl_auth(xep0077 *c)
   const xep0077_crypto *k = c->cfg.crypto;
   const char *u = c->username;
   char b64[sizeof c->scram * 4 / 3 + 4];
-  const char *mech;
-  size_t n = 0, ul = strlen(u), pl = strlen(c->password);
-  int rc = 0;
+  size_t n = 0, ul = strlen(u), pl = strlen(c->password), m;
+  int rc;
+  static const char *const auth[] = { /* by sasl_alg: 0, 1, 256 (as 2) */
+    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='PLAIN",
+    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-1",
+    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-256"
+  };
 
-  xep0077__out_begin(c);
   if (c->sasl_alg) {
     unsigned char rnd[18];
     char *o = c->scram;
     if (ul * 3 + 48 > sizeof c->scram) return XEP0077_ERR_ARG;
     if (k->random(k->ctx, rnd, sizeof rnd) < 0) return XEP0077_ERR_CRYPTO;
-    memcpy(o, "n,,n=", 5); /* the GS2 header, kept in front for base64 */
-    n = 5;
+    n = xep0077__cat(o, "n,,n="); /* the GS2 header, kept in front for base64 */
     for (; *u; u++) { /* saslname: ',' and '=' escaped */
-      if (*u == ',') { memcpy(o + n, "=2C", 3); n += 3; }
-      else if (*u == '=') { memcpy(o + n, "=3D", 3); n += 3; }
+      if (*u == ',' || *u == '=') n += xep0077__cat(o + n, *u == ',' ? "=2C" : "=3D");
       else o[n++] = *u;
     }
-    memcpy(o + n, ",r=", 3);
-    n += 3;
+    n += xep0077__cat(o + n, ",r=");
     n += xep0077__b64_enc(rnd, sizeof rnd, o + n);
-    xep0077__b64_enc((const unsigned char *)o, n, b64);
+    m = xep0077__b64_enc((const unsigned char *)o, n, b64);
     memmove(o, o + 3, n - 3); /* keep the bare message only */
     c->scram_len = n - 3;
-    mech = c->sasl_alg == 256 ? "SCRAM-SHA-256" : "SCRAM-SHA-1";
   } else { /* PLAIN: \0user\0password */
     unsigned char *raw = (unsigned char *)c->scram;
-    if (ul + pl + 2 > sizeof c->scram || (ul + pl + 2) * 4 / 3 + 4 > sizeof b64)
-      return XEP0077_ERR_ARG;
+    n = ul + pl + 2;
+    if (n > sizeof c->scram || n * 4 / 3 + 4 > sizeof b64) return XEP0077_ERR_ARG;
     raw[0] = 0;
     memcpy(raw + 1, c->username, ul);
     raw[ul + 1] = 0;
     memcpy(raw + ul + 2, c->password, pl);
-    xep0077__b64_enc(raw, ul + pl + 2, b64);
-    xep0077__wipe(raw, ul + pl + 2);
-    mech = "PLAIN";
+    m = xep0077__b64_enc(raw, n, b64);
+    xep0077__wipe(raw, n);
   }
-  xep0077__put(c, "<auth xmlns='" XEP0077__NS_SASL "' mechanism='");
-  xep0077__put(c, mech);
-  xep0077__put(c, "'>");
-  xep0077__put_secret(c, b64, strlen(b64));
-  xep0077__put(c, "</auth>");
+  rc = xep0077__sasl_send(c, auth[c->sasl_alg == 256 ? 2 : c->sasl_alg], b64, m, "</auth>");
   xep0077__wipe(b64, sizeof b64);
-  rc = xep0077__out_end(c);
   if (!rc) {
     c->phase = XEP0077__P_SASL;
     c->scram_step = 1;
   }
   return rc;
+}
+
+/* HMAC with the SCRAM hash and a key of its length; nonzero on failure. */
+static int xep0077__hmac(xep0077 *c, const unsigned char *key, const void *in, size_t len,
+                         unsigned char *out)
+{
+  const xep0077_crypto *k = c->cfg.crypto;
+  return k->hmac(k->ctx, c->sasl_alg, key, xep0077__hlen(c->sasl_alg),
+                 (const unsigned char *)in, len, out) < 0;
 }
 
 /* server-first in acc[]: check it, derive the keys, send client-final.
@@ -2185,89 +2256,77 @@ static int xep0077__sasl_challenge(xep0077 *c)
 {
   const xep0077_crypto *k = c->cfg.crypto;
   int alg = c->sasl_alg;
-  size_t hl = xep0077__hlen(alg), n, i, nl, cl;
-  unsigned char sf[400], salt[96], ck[32], sk[32], sig[32];
-  char fin[320], b64[600];
-  const char *nonce, *cnonce, *s64, *it;
-  const char *e;
+  size_t hl = xep0077__hlen(alg), n, i, len[3];
+  unsigned char sf[400], salt[96];
+  struct { /* everything derived from the password: wiped at the end */
+    unsigned char ck[32], sk[32], sig[32], srv[32];
+    char fin[320], b64[600];
+  } t;
+  const char *f[3], *s = (const char *)sf, *it;
   long sl, slen;
   unsigned long iter = 0;
   int rc = XEP0077_ERR_PROTOCOL;
 
-  if (!alg || c->scram_step != 1) return XEP0077_ERR_PROTOCOL; /* one challenge */
+  if (!alg || c->scram_step != 1) return rc; /* one challenge */
   sl = xep0077__b64_dec(c->acc, c->acc_len, sf, sizeof sf - 1);
-  if (sl < 0) return XEP0077_ERR_PROTOCOL;
+  if (sl < 0) return rc;
   sf[sl] = 0;
-  /* r=<nonce>,s=<salt>,i=<iterations>[,ext] */
-  if (strncmp((const char *)sf, "r=", 2) || strlen((const char *)sf) != (size_t)sl)
-    return XEP0077_ERR_PROTOCOL;
-  nonce = (const char *)sf + 2;
-  if (!(e = strchr(nonce, ','))) return XEP0077_ERR_PROTOCOL;
-  nl = (size_t)(e - nonce);
-  if (strncmp(e, ",s=", 3)) return XEP0077_ERR_PROTOCOL;
-  s64 = e + 3;
-  if (!(e = strchr(s64, ','))) return XEP0077_ERR_PROTOCOL;
-  slen = xep0077__b64_dec(s64, (size_t)(e - s64), salt, sizeof salt);
-  if (slen <= 0 || strncmp(e, ",i=", 3)) return XEP0077_ERR_PROTOCOL;
-  for (it = e + 3; *it >= '0' && *it <= '9'; it++) {
+  if (strlen(s) != (size_t)sl) return rc;
+  /* r=<nonce>,s=<salt>,i=<iterations>[,ext]: f[] and len[] are the values. */
+  for (i = 0; i < 3; i++) {
+    if (*s++ != "rsi"[i] || *s++ != '=') return rc;
+    f[i] = s;
+    s += strcspn(s, ",");
+    len[i] = (size_t)(s - f[i]);
+    if (i < 2 && !*s++) return rc;
+  }
+  slen = xep0077__b64_dec(f[1], len[1], salt, sizeof salt);
+  if (slen <= 0) return rc;
+  for (it = f[2]; *it >= '0' && *it <= '9'; it++) {
     iter = iter * 10 + (unsigned long)(*it - '0');
     if (iter > 0xFFFFFFFul) return XEP0077_ERR_SASL_ITERATIONS;
   }
-  if (it == e + 3 || (*it && *it != ',')) return XEP0077_ERR_PROTOCOL;
+  if (!len[2] || it != f[2] + len[2]) return rc;
   if (iter < 4096 || iter > c->cfg.scram_max_iterations) return XEP0077_ERR_SASL_ITERATIONS;
   /* The server's nonce must extend ours (the tail of client-first-bare). */
-  cnonce = strstr(c->scram, ",r=");
-  if (!cnonce) return XEP0077_ERR_PROTOCOL;
-  cnonce += 3;
-  cl = c->scram_len - (size_t)(cnonce - c->scram);
-  if (nl <= cl || strncmp(nonce, cnonce, cl)) return XEP0077_ERR_PROTOCOL;
+  if (!(it = strstr(c->scram, ",r="))) return rc;
+  it += 3;
+  i = c->scram_len - (size_t)(it - c->scram);
+  if (len[0] <= i || strncmp(f[0], it, i)) return rc;
   /* client-final-without-proof, then the AuthMessage:
      client-first-bare "," server-first "," client-final-without-proof */
-  if (nl > 200 || c->scram_len + 1 + (size_t)sl + 1 + 9 + nl >= sizeof c->scram)
-    return XEP0077_ERR_PROTOCOL;
-  memcpy(fin, "c=biws,r=", 9); /* biws: base64 of the GS2 header "n,," */
-  memcpy(fin + 9, nonce, nl);
-  n = 9 + nl;
+  if (len[0] > 200 || c->scram_len + 1 + (size_t)sl + 1 + 9 + len[0] >= sizeof c->scram)
+    return rc;
+  n = xep0077__cat(t.fin, "c=biws,r="); /* biws: base64 of the GS2 header "n,," */
+  memcpy(t.fin + n, f[0], len[0]);
+  n += len[0];
   i = c->scram_len;
   c->scram[i++] = ',';
   memcpy(c->scram + i, sf, (size_t)sl);
   i += (size_t)sl;
   c->scram[i++] = ',';
-  memcpy(c->scram + i, fin, n);
+  memcpy(c->scram + i, t.fin, n);
   c->scram_len = i + n;
-  /* SaltedPassword, ClientKey, StoredKey, ClientSignature, proof. */
+  /* SaltedPassword, ClientKey, StoredKey, ClientSignature; ServerKey and
+     ServerSignature, what the server must prove later. */
+  rc = XEP0077_ERR_CRYPTO;
   if (k->pbkdf2(k->ctx, alg, (const unsigned char *)c->password, strlen(c->password),
                 salt, (size_t)slen, iter, c->salted, hl) < 0 ||
-      k->hmac(k->ctx, alg, c->salted, hl, (const unsigned char *)"Client Key", 10, ck) < 0 ||
-      k->hash(k->ctx, alg, ck, hl, sk) < 0 ||
-      k->hmac(k->ctx, alg, sk, hl, (const unsigned char *)c->scram, c->scram_len, sig) < 0) {
-    rc = XEP0077_ERR_CRYPTO;
+      xep0077__hmac(c, c->salted, "Client Key", 10, t.ck) ||
+      k->hash(k->ctx, alg, t.ck, hl, t.sk) < 0 ||
+      xep0077__hmac(c, t.sk, c->scram, c->scram_len, t.sig) ||
+      xep0077__hmac(c, c->salted, "Server Key", 10, t.sk) ||
+      xep0077__hmac(c, t.sk, c->scram, c->scram_len, t.srv))
     goto done;
-  }
-  for (i = 0; i < hl; i++) ck[i] ^= sig[i];
-  memcpy(fin + n, ",p=", 3);
-  n += 3;
-  n += xep0077__b64_enc(ck, hl, fin + n);
-  /* What the server must prove later: ServerSignature. */
-  if (k->hmac(k->ctx, alg, c->salted, hl, (const unsigned char *)"Server Key", 10, sk) < 0 ||
-      k->hmac(k->ctx, alg, sk, hl, (const unsigned char *)c->scram, c->scram_len, sig) < 0) {
-    rc = XEP0077_ERR_CRYPTO;
-    goto done;
-  }
-  memcpy(c->salted, sig, hl);
-  xep0077__b64_enc((const unsigned char *)fin, n, b64);
-  xep0077__out_begin(c);
-  xep0077__put(c, "<response xmlns='" XEP0077__NS_SASL "'>");
-  xep0077__put_secret(c, b64, strlen(b64));
-  xep0077__put(c, "</response>");
-  rc = xep0077__out_end(c);
+  for (i = 0; i < hl; i++) t.ck[i] ^= t.sig[i]; /* the proof */
+  n += xep0077__cat(t.fin + n, ",p=");
+  n += xep0077__b64_enc(t.ck, hl, t.fin + n);
+  memcpy(c->salted, t.srv, hl);
+  n = xep0077__b64_enc((const unsigned char *)t.fin, n, t.b64);
+  rc = xep0077__sasl_send(c, "<response xmlns='" XEP0077__NS_SASL, t.b64, n, "</response>");
   if (!rc) c->scram_step = 2; /* salted[] now holds the ServerSignature */
 done:
-  xep0077__wipe(ck, sizeof ck);
-  xep0077__wipe(sk, sizeof sk);
-  xep0077__wipe(sig, sizeof sig);
-  xep0077__wipe(fin, sizeof fin);
-  xep0077__wipe(b64, sizeof b64);
+  xep0077__wipe(&t, sizeof t);
   if (rc) xep0077__wipe(c->salted, sizeof c->salted);
   return rc;
 }
@@ -2292,9 +2351,8 @@ static int xep0077__sasl_success(xep0077 *c)
 
 static void xep0077__sasl_wipe(xep0077 *c)
 {
-  xep0077__wipe(c->scram, sizeof c->scram);
-  xep0077__wipe(c->salted, sizeof c->salted);
-  xep0077__wipe(c->acc, sizeof c->acc);
+  /* scram[], salted[] and acc[] follow each other in the struct */
+  xep0077__wipe(c->scram, offsetof(xep0077, acc) + sizeof c->acc - offsetof(xep0077, scram));
   c->password = NULL;
   c->scram_step = 0;
 }
@@ -2303,8 +2361,7 @@ XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
                                    const char *password, unsigned long timeout_ms)
 {
   int rc, f = c->features;
-  if (!username || !*username || !password || !xep0077__w_valid(username, strlen(username)) ||
-      !xep0077__w_valid(password, strlen(password)))
+  if (!xep0077__text_ok(username, 1) || !xep0077__text_ok(password, 0))
     return XEP0077_ERR_ARG;
   if (c->late) return xep0077__take_late(c);
   if (c->phase != XEP0077__P_READY || c->authenticated) return XEP0077_ERR_STATE;
@@ -2317,14 +2374,8 @@ XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
   else if (c->cfg.crypto && (f & XEP0077__FT_SHA1)) c->sasl_alg = 1;
   else if ((f & XEP0077__FT_PLAIN) && c->tls_active &&
            (c->secure || c->cfg.insecure_unverified_tls)) c->sasl_alg = 0;
-  else {
-    c->op = XEP0077__OP_NONE;
-    c->status = 0;
-    c->password = NULL;
-    return XEP0077_ERR_SASL_MECH;
-  }
-  rc = xep0077__sasl_auth(c);
-  if (rc) {
+  else rc = XEP0077_ERR_SASL_MECH;
+  if (rc || (rc = xep0077__sasl_auth(c)) != 0) {
     xep0077__sasl_wipe(c);
     c->op = XEP0077__OP_NONE;
     c->status = 0;
@@ -2338,24 +2389,26 @@ XEP0077DEF xep0077_xmlw *xep0077_writer(xep0077 *c) { return &c->w; }
 
 static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
 {
-  char id[12] = {0};
+  char *id = c->next_id; /* armed by iq_send */
+  size_t tl = to ? strlen(to) : 0;
   unsigned long v;
   int i;
-  if (to && (strlen(to) >= sizeof c->iq_to || !xep0077__w_valid(to, strlen(to))))
-    return XEP0077_ERR_ARG;
+  if (to && (tl >= sizeof c->iq_to || !xep0077__text_ok(to, 0))) return XEP0077_ERR_ARG;
   /* A fresh id per request: a sequence number mixed so ids don't repeat
      across connections made in the same millisecond. */
   v = ++c->iq_seq * 2654435761ul + c->cfg.now_ms(c->cfg.user);
-  for (i = 0; i < 8; i++, v >>= 4) id[i] = xep0077__b64[(v & 15) + (i & 1 ? 26u : 0u)];
+  for (i = 0; i < 8; i++, v >>= 4) id[i] = (char)((i & 1 ? 'a' : 'A') + (v & 15));
   id[8] = 0;
   xep0077__out_begin(c);
   xep0077_xmlw_start(&c->w, "iq");
   xep0077_xmlw_attr(&c->w, "type", type);
   xep0077_xmlw_attr(&c->w, "id", id);
   if (to) xep0077_xmlw_attr(&c->w, "to", to);
-  if (c->w.err) return xep0077__out_end(c);
-  memcpy(c->next_id, id, sizeof id); /* armed by iq_send */
-  xep0077__copy(c->iq_to, sizeof c->iq_to, to ? to : "", to ? strlen(to) : 0);
+  if (c->w.err) {
+    id[0] = 0;
+    return xep0077__out_end(c);
+  }
+  memcpy(c->iq_to, to ? to : "", tl + 1); /* fits: checked above */
   return 0;
 }
 
@@ -2396,15 +2449,14 @@ XEP0077DEF int xep0077_iq_send(xep0077 *c, xep0077_iq_fn fn, void *user,
 
 /* A reply is ours only with our id and from the entity we asked: the one in
    'to', or for a request to the server none, our account or the domain. */
-static int xep0077__reply_from_ok(const xep0077 *c, const char *from)
+XEP0077__COLD static int xep0077__reply_from_ok(const xep0077 *c, const char *from)
 {
   size_t bl;
   if (c->iq_to[0]) return from && xep0077__streq_ci(from, c->iq_to);
   if (!from || !*from || xep0077__streq_ci(from, c->cfg.domain)) return 1;
-  if (!c->jid[0]) return 0;
-  if (!strcmp(from, c->jid)) return 1;
+  /* our full JID or its bare part (never when jid is "": from is not) */
   bl = strcspn(c->jid, "/");
-  return strlen(from) == bl && !strncmp(from, c->jid, bl);
+  return !strncmp(from, c->jid, bl) && (!from[bl] || !strcmp(from + bl, c->jid + bl));
 }
 
 static void xep0077__acc(xep0077 *c, const char *s, size_t n)
@@ -2419,18 +2471,19 @@ static void xep0077__acc(xep0077 *c, const char *s, size_t n)
 }
 
 /* Fill c->error from the children of an <error/> (IQ), <stream:error/> or
-   SASL <failure/>: cond_ns names the conditions' namespace. */
-static void xep0077__error_event(xep0077 *c, int ev, int depth, const char *cond_ns)
+   SASL <failure/>: cond_ns names the conditions' namespace (XEP0077__W_*). */
+static void xep0077__error_event(xep0077 *c, int ev, int depth, int cond_ns)
 {
   xep0077_xml *p = &c->xml;
-  if (ev == XEP0077_XML_START && p->depth == depth && !strcmp(p->ns, cond_ns)) {
-    if (!strcmp(p->name, "text")) c->saw_text = 1;
+  if (p->depth != depth) return;
+  if (ev == XEP0077_XML_START && xep0077__word(p->ns) == cond_ns) {
+    if (xep0077__word(p->name) == XEP0077__W_TEXT) c->saw_text = 1;
     else if (!c->error.condition[0])
       xep0077__copy(c->error.condition, sizeof c->error.condition, p->name, strlen(p->name));
-  } else if (ev == XEP0077_XML_TEXT && c->saw_text == 1 && p->depth == depth) {
+  } else if (ev == XEP0077_XML_TEXT && c->saw_text == 1) {
     size_t have = strlen(c->error.text);
     xep0077__copy(c->error.text + have, sizeof c->error.text - have, p->text, p->text_len);
-  } else if (ev == XEP0077_XML_END && p->depth == depth) {
+  } else if (ev == XEP0077_XML_END) {
     c->saw_text = 0;
   }
 }
@@ -2438,10 +2491,10 @@ static void xep0077__error_event(xep0077 *c, int ev, int depth, const char *cond
 static void xep0077__bind(xep0077 *c);
 static int xep0077__change_form(xep0077 *c, xep0077_query *q);
 
-/* The reply to the IQ we sent has ended: complete the operation. */
+/* The reply to the IQ we sent has ended (iq_id is cleared already):
+   complete the operation. */
 XEP0077__COLD static void xep0077__reply_done(xep0077 *c, int rc)
 {
-  c->iq_id[0] = 0;
   if (c->phase == XEP0077__P_BIND) {
     if (rc) { /* an unbound stream is good for nothing */
       xep0077__fail(c, rc == XEP0077_ERR_IQ ? XEP0077_ERR_BIND : rc);
@@ -2458,12 +2511,14 @@ XEP0077__COLD static void xep0077__reply_done(xep0077 *c, int rc)
 static int xep0077__bind_fn(xep0077 *c, int ev)
 {
   xep0077_xml *p = &c->xml;
-  if (ev == XEP0077_XML_START && p->depth == 3 && !strcmp(p->name, "jid")) c->acc_len = 0;
-  else if (ev == XEP0077_XML_TEXT && p->depth == 3) xep0077__acc(c, p->text, p->text_len);
-  else if (ev == XEP0077_XML_END && p->depth == 3 && !strcmp(p->name, "jid"))
-    xep0077__copy(c->jid, sizeof c->jid, c->acc, c->acc_len);
-  else if (ev == XEP0077_XML_STANZA_END && !c->jid[0] && !c->error.condition[0])
+  if (p->depth == 3) { /* <bind><jid>: START, TEXT or END */
+    if (ev == XEP0077_XML_TEXT) xep0077__acc(c, p->text, p->text_len);
+    else if (xep0077__word(p->name) != XEP0077__W_JID) return 0;
+    else if (ev == XEP0077_XML_START) c->acc_len = 0;
+    else xep0077__copy(c->jid, sizeof c->jid, c->acc, c->acc_len);
+  } else if (ev == XEP0077_XML_STANZA_END && !c->jid[0] && !c->error.condition[0]) {
     return XEP0077_ERR_BIND;
+  }
   return 0;
 }
 
@@ -2488,17 +2543,18 @@ static void xep0077__bind(xep0077 *c)
 static void xep0077__features_done(xep0077 *c)
 {
   int rc;
-  if (!c->tls_active && (!c->cfg.insecure_plaintext ||
-                         ((c->features & XEP0077__FT_STARTTLS) && c->cfg.tls))) {
-    if (!(c->features & XEP0077__FT_STARTTLS) || !c->cfg.tls) {
+  if (!c->tls_active) {
+    if ((c->features & XEP0077__FT_STARTTLS) && c->cfg.tls) { /* whenever it can be had */
+      xep0077__out_begin(c);
+      xep0077__put(c, "<starttls xmlns='" XEP0077__NS_TLS "'/>");
+      if ((rc = xep0077__out_end(c)) != 0) xep0077__fail(c, rc);
+      c->phase = XEP0077__P_STARTTLS;
+      return;
+    }
+    if (!c->cfg.insecure_plaintext) {
       xep0077__fail(c, XEP0077_ERR_TLS_REQUIRED);
       return;
     }
-    xep0077__out_begin(c);
-    xep0077__put(c, "<starttls xmlns='" XEP0077__NS_TLS "'/>");
-    if ((rc = xep0077__out_end(c)) != 0) xep0077__fail(c, rc);
-    c->phase = XEP0077__P_STARTTLS;
-    return;
   }
   if (c->authenticated && !c->jid[0]) { /* after SASL: bind first */
     if (!(c->features & XEP0077__FT_BIND)) xep0077__fail(c, XEP0077_ERR_BIND);
@@ -2513,12 +2569,17 @@ static void xep0077__features_done(xep0077 *c)
 static void xep0077__event(xep0077 *c, int ev)
 {
   xep0077_xml *p = &c->xml;
-  if (ev == XEP0077_XML_START && p->depth == 0) { /* the server's stream header */
+  int d = p->depth, ns = XEP0077__W_NONE, nm = XEP0077__W_NONE, rc = 0;
+  if (ev != XEP0077_XML_TEXT) { /* a TEXT event has no name */
+    ns = xep0077__word(p->ns);
+    nm = xep0077__word(p->name);
+  }
+  if (ev == XEP0077_XML_START && d == 0) { /* the server's stream header */
     const char *v = xep0077__attr(p, "version");
     /* XMPP 1.0 or later: a major version of one or more digits, at least 1. */
     size_t major = v ? strspn(v, "0123456789") : 0;
-    if (strcmp(p->name, "stream") || strcmp(p->ns, XEP0077__NS_STREAM) || !major ||
-        (v[major] && v[major] != '.') || strspn(v, "0") == major) {
+    if (nm != XEP0077__W_STREAM || ns != XEP0077__W_STREAM_NS ||
+        !v || !xep0077__digits(v, 0, 1) || (v[major] && v[major] != '.')) {
       xep0077__fail(c, XEP0077_ERR_PROTOCOL);
       return;
     }
@@ -2534,63 +2595,61 @@ static void xep0077__event(xep0077 *c, int ev)
     }
     return;
   }
-  if (ev == XEP0077_XML_START && p->depth == 1) {
+  if (ev == XEP0077_XML_START && d == 1) {
     const char *type = xep0077__attr(p, "type");
+    int t = type ? xep0077__word(type) : XEP0077__W_NONE;
     c->in_stanza = XEP0077__IN_IGNORE;
     c->acc_len = 0;
     c->saw_text = 0;
     c->acc[0] = 0;
-    if (!strcmp(p->ns, XEP0077__NS_STREAM)) {
-      if (!strcmp(p->name, "features") && c->phase == XEP0077__P_FEATURES) {
+    if (ns == XEP0077__W_STREAM_NS) {
+      if (nm == XEP0077__W_FEATURES && c->phase == XEP0077__P_FEATURES) {
         c->in_stanza = XEP0077__IN_FEATURES;
         c->features = 0;
-      } else if (!strcmp(p->name, "error")) {
+      } else if (nm == XEP0077__W_ERROR) {
         c->in_stanza = XEP0077__IN_STREAM_ERROR;
         if (!c->account_gone) memset(&c->error, 0, sizeof c->error);
       }
-    } else if (!strcmp(p->ns, XEP0077__NS_TLS) && c->phase == XEP0077__P_STARTTLS) {
+    } else if (ns == XEP0077__W_TLS_NS && c->phase == XEP0077__P_STARTTLS) {
       c->in_stanza = XEP0077__IN_TLS;
-    } else if (!strcmp(p->ns, XEP0077__NS_SASL) && c->phase == XEP0077__P_SASL) {
+    } else if (ns == XEP0077__W_SASL_NS && c->phase == XEP0077__P_SASL) {
       c->in_stanza = XEP0077__IN_SASL;
       memset(&c->error, 0, sizeof c->error);
-    } else if (xep0077__elem(p, "jabber:client", "iq") && type) {
+    } else if (ns == XEP0077__W_CLIENT_NS && nm == XEP0077__W_IQ) {
       const char *id = xep0077__attr(p, "id");
       const char *from = xep0077__attr(p, "from");
-      if ((!strcmp(type, "result") || !strcmp(type, "error")) && c->iq_id[0] && id &&
+      if ((t == XEP0077__W_RESULT || t == XEP0077__W_ERROR) && c->iq_id[0] && id &&
           !strcmp(id, c->iq_id) && xep0077__reply_from_ok(c, from)) {
         c->in_stanza = XEP0077__IN_REPLY;
-        c->reply_err = !strcmp(type, "error"); /* remembers the reply type */
+        c->reply_err = t == XEP0077__W_ERROR; /* remembers the reply type */
         memset(&c->error, 0, sizeof c->error);
-      } else if ((!strcmp(type, "get") || !strcmp(type, "set")) && id &&
-                 c->phase != XEP0077__P_CLOSING && /* nothing after our </stream:stream> */
-                 strlen(id) < sizeof c->peer_id && (!from || strlen(from) < sizeof c->peer_from)) {
-        c->in_stanza = XEP0077__IN_UNHANDLED;
-        xep0077__copy(c->peer_id, sizeof c->peer_id, id, strlen(id));
-        xep0077__copy(c->peer_from, sizeof c->peer_from, from ? from : "", from ? strlen(from) : 0);
+      } else if ((t == XEP0077__W_GET || t == XEP0077__W_SET) && id &&
+                 c->phase != XEP0077__P_CLOSING) { /* nothing after our </stream:stream> */
+        size_t il = strlen(id), fl = from ? strlen(from) : 0;
+        if (il < sizeof c->peer_id && fl < sizeof c->peer_from) {
+          c->in_stanza = XEP0077__IN_UNHANDLED;
+          memcpy(c->peer_id, id, il + 1);
+          memcpy(c->peer_from, from ? from : "", fl + 1);
+        }
       }
     }
   }
 
   switch (c->in_stanza) {
   case XEP0077__IN_FEATURES:
-    if (ev == XEP0077_XML_START && p->depth == 2) {
-      if (xep0077__elem(p, XEP0077__NS_TLS, "starttls"))
-        c->features |= XEP0077__FT_STARTTLS;
-      else if (xep0077__elem(p, XEP0077__NS_BIND, "bind"))
-        c->features |= XEP0077__FT_BIND;
-      else if (xep0077__elem(p, "http://jabber.org/features/iq-register", "register"))
-        c->features |= XEP0077__FT_REGISTER;
-    } else if (ev == XEP0077_XML_START && p->depth == 3 && !strcmp(p->name, "mechanism") &&
-               !strcmp(p->ns, XEP0077__NS_SASL)) {
+    if (ev == XEP0077_XML_START && d == 2) { /* <starttls/>, <bind/>, <register/> */
+      unsigned m = (unsigned)(nm - XEP0077__W_STARTTLS);
+      if (m < 3 && ns == XEP0077__W_TLS_NS + (int)m) c->features |= XEP0077__FT_STARTTLS << m;
+    } else if (ev == XEP0077_XML_START && d == 3 && nm == XEP0077__W_MECHANISM &&
+               ns == XEP0077__W_SASL_NS) {
       c->acc_len = 0;
       c->features |= XEP0077__FT_MECH;
     } else if (ev == XEP0077_XML_TEXT && (c->features & XEP0077__FT_MECH)) {
       xep0077__acc(c, p->text, p->text_len);
     } else if (ev == XEP0077_XML_END && (c->features & XEP0077__FT_MECH)) {
+      int m = xep0077__word(c->acc) - XEP0077__W_SHA256; /* FT_SHA256, _SHA1, _PLAIN */
       c->features &= ~XEP0077__FT_MECH;
-      if (!strcmp(c->acc, "SCRAM-SHA-256")) c->features |= XEP0077__FT_SHA256;
-      else if (!strcmp(c->acc, "SCRAM-SHA-1")) c->features |= XEP0077__FT_SHA1;
-      else if (!strcmp(c->acc, "PLAIN")) c->features |= XEP0077__FT_PLAIN;
+      if (m >= 0 && m < 3) c->features |= XEP0077__FT_SHA256 << m;
     } else if (ev == XEP0077_XML_STANZA_END) {
       xep0077__features_done(c);
     }
@@ -2598,60 +2657,48 @@ static void xep0077__event(xep0077 *c, int ev)
 
   case XEP0077__IN_TLS:
     if (ev != XEP0077_XML_STANZA_END) return;
-    if (strcmp(p->name, "proceed")) { xep0077__fail(c, XEP0077_ERR_TLS); return; }
     /* Anything already received after <proceed/> was sent in plaintext by
        someone before the handshake: a command injection, never parsed. */
-    if (xep0077_xml_pending(p)) { xep0077__fail(c, XEP0077_ERR_TLS_INJECTION); return; }
-    {
-      int rc = xep0077__start_tls(c);
-      if (rc) xep0077__fail(c, rc);
-    }
-    return;
+    if (nm != XEP0077__W_PROCEED) rc = XEP0077_ERR_TLS;
+    else if (xep0077_xml_pending(p)) rc = XEP0077_ERR_TLS_INJECTION;
+    else rc = xep0077__start_tls(c);
+    break;
 
   case XEP0077__IN_SASL:
-    if (ev == XEP0077_XML_TEXT && p->depth == 1) {
+    /* A failure here finishes the login (xep0077__fail), and the end of the
+       same xep0077_poll call wipes its secrets (xep0077__sasl_wipe). */
+    if (ev == XEP0077_XML_TEXT && d == 1) {
       xep0077__acc(c, p->text, p->text_len);
       return;
     }
-    if (!strcmp(p->name, "failure") || (p->depth == 2 && ev != XEP0077_XML_STANZA_END)) {
-      if (ev != XEP0077_XML_STANZA_END) xep0077__error_event(c, ev, 2, XEP0077__NS_SASL);
-      else {
-        xep0077__sasl_wipe(c);
-        xep0077__fail(c, XEP0077_ERR_SASL_FAILED);
-      }
+    if (ev != XEP0077_XML_STANZA_END) { /* a <failure/>'s condition and text */
+      if (d == 2) xep0077__error_event(c, ev, 2, XEP0077__W_SASL_NS);
       return;
     }
-    if (ev != XEP0077_XML_STANZA_END) return;
-    if (c->saw_text == 2) { xep0077__sasl_wipe(c); xep0077__fail(c, XEP0077_ERR_PROTOCOL); return; }
-    if (!strcmp(p->name, "challenge")) {
-      int rc = xep0077__sasl_challenge(c);
-      if (rc) { xep0077__sasl_wipe(c); xep0077__fail(c, rc); }
-    } else if (!strcmp(p->name, "success")) {
-      int rc = xep0077__sasl_success(c);
+    rc = XEP0077_ERR_PROTOCOL;
+    if (nm == XEP0077__W_FAILURE) rc = XEP0077_ERR_SASL_FAILED;
+    else if (c->saw_text == 2) rc = XEP0077_ERR_PROTOCOL; /* payload cut: acc full */
+    else if (nm == XEP0077__W_CHALLENGE) rc = xep0077__sasl_challenge(c);
+    else if (nm == XEP0077__W_SUCCESS && !(rc = xep0077__sasl_success(c))) {
       xep0077__sasl_wipe(c);
-      if (rc) { xep0077__fail(c, rc); return; }
       c->authenticated = 1; /* bind follows the restart */
       xep0077__header(c);
-    } else {
-      xep0077__sasl_wipe(c);
-      xep0077__fail(c, XEP0077_ERR_PROTOCOL);
     }
-    return;
+    break;
 
   case XEP0077__IN_STREAM_ERROR:
-    if (ev == XEP0077_XML_STANZA_END) xep0077__fail(c, XEP0077_ERR_STREAM);
-    else if (!c->account_gone) xep0077__error_event(c, ev, 2, XEP0077__NS_STREAMS);
-    return;
+    if (ev == XEP0077_XML_STANZA_END) rc = XEP0077_ERR_STREAM;
+    else if (!c->account_gone) xep0077__error_event(c, ev, 2, XEP0077__W_STREAMS_NS);
+    break;
 
-  case XEP0077__IN_REPLY: {
-    int rc = 0;
+  case XEP0077__IN_REPLY:
     if (c->reply_err) { /* type='error': <error type code> and its condition */
-      if (ev == XEP0077_XML_START && p->depth == 2 && !strcmp(p->name, "error")) {
+      if (ev == XEP0077_XML_START && d == 2 && nm == XEP0077__W_ERROR) {
         const char *t = xep0077__attr(p, "type"), *code = xep0077__attr(p, "code");
         if (t) xep0077__copy(c->error.type, sizeof c->error.type, t, strlen(t));
         c->error.code = xep0077__digits(code, 0, 10000);
       }
-      xep0077__error_event(c, ev, 3, XEP0077__NS_STANZAS);
+      xep0077__error_event(c, ev, 3, XEP0077__W_STANZAS_NS);
     }
     if (ev == XEP0077_XML_STANZA_END) c->iq_id[0] = 0; /* a follow-up may go out */
     if (c->iq_fn) rc = c->iq_fn(c, ev);
@@ -2667,29 +2714,28 @@ static void xep0077__event(xep0077 *c, int ev)
       xep0077__reply_done(c, rc);
     }
     return;
-  }
 
   case XEP0077__IN_UNHANDLED:
-    /* RFC 6120 8.4: a request nobody here understands gets an answer. */
+    /* RFC 6120 8.4: a request nobody here understands gets an answer,
+       dropped whole if the buffer is full. */
     if (ev == XEP0077_XML_STANZA_END) {
       xep0077__out_begin(c);
-      xep0077_xmlw_start(&c->w, "iq");
-      xep0077_xmlw_attr(&c->w, "type", "error");
-      xep0077_xmlw_attr(&c->w, "id", c->peer_id);
-      if (c->peer_from[0]) xep0077_xmlw_attr(&c->w, "to", c->peer_from);
-      xep0077_xmlw_start(&c->w, "error");
-      xep0077_xmlw_attr(&c->w, "type", "cancel");
-      xep0077_xmlw_start(&c->w, "service-unavailable");
-      xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_STANZAS);
-      while (c->w.depth > 0 && !c->w.err) xep0077_xmlw_end(&c->w);
-      c->w.depth = 0;
-      xep0077__out_end(c); /* dropped whole if the buffer is full */
+      xep0077__put(c, "<iq type='error' id='");
+      xep0077__put_attr(c, c->peer_id);
+      if (c->peer_from[0]) {
+        xep0077__put(c, "' to='");
+        xep0077__put_attr(c, c->peer_from);
+      }
+      xep0077__put(c, "'><error type='cancel'><service-unavailable xmlns='" XEP0077__NS_STANZAS
+                      "'/></error></iq>");
+      xep0077__out_end(c);
       c->peer_id[0] = 0;
     }
     return;
   default:
     return;
   }
+  if (rc) xep0077__fail(c, rc);
 }
 
 XEP0077DEF int xep0077_close_start(xep0077 *c, unsigned long timeout_ms)
@@ -2704,8 +2750,7 @@ XEP0077DEF int xep0077_close_start(xep0077 *c, unsigned long timeout_ms)
   if (xep0077__out_end(c)) { /* no room to say goodbye: just hang up */
     xep0077__fail(c, 0);
     c->late = 0;
-    c->op = XEP0077__OP_NONE;
-    c->status = 0;
+    c->op = XEP0077__OP_NONE; /* fail() ended it with status 0 */
     return 0;
   }
   return XEP0077_PENDING;
@@ -2715,8 +2760,7 @@ XEP0077DEF int xep0077_close_start(xep0077 *c, unsigned long timeout_ms)
    the submitted password back): not logged, and wiped once read. */
 static int xep0077__secret_reply(const xep0077 *c)
 {
-  return c->phase == XEP0077__P_SASL || c->reg_kind == XEP0077__R_REGISTER ||
-         c->reg_kind == XEP0077__R_CHANGE || c->reg_kind == XEP0077__R_CHANGE_FORM;
+  return c->phase == XEP0077__P_SASL || c->reg_kind >= XEP0077__R_REGISTER;
 }
 
 /* The parser's memory past what it still needs: text it already handed out. */
@@ -2770,26 +2814,19 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
       }
       xep0077_xml_feed(&c->xml, c->in, (size_t)n);
     }
-    while (c->phase != XEP0077__P_TLS && c->phase != XEP0077__P_CLOSED &&
-           (ev = xep0077_xml_next(&c->xml)) > 0)
-      xep0077__event(c, ev);
-    if (c->phase != XEP0077__P_TLS && c->phase != XEP0077__P_CLOSED && ev < 0) {
-      xep0077__fail(c, ev);
-      break;
+    while (c->phase < XEP0077__P_TLS && (ev = xep0077_xml_next(&c->xml)) != 0) {
+      if (ev < 0) xep0077__fail(c, ev); /* which ends both loops */
+      else xep0077__event(c, ev);
     }
   }
-  if (c->phase != XEP0077__P_CLOSED && c->phase != XEP0077__P_TLS &&
-      (rc = xep0077__flush(c)) != 0)
+  if (c->phase < XEP0077__P_TLS && (rc = xep0077__flush(c)) != 0)
     xep0077__fail(c, rc);
   if (c->status == XEP0077_PENDING &&
       (long)(c->cfg.now_ms(c->cfg.user) - c->deadline) >= 0 && c->op != XEP0077__OP_NONE) {
     if (c->op == XEP0077__OP_CLOSE) { c->phase = XEP0077__P_CLOSED; xep0077__finish(c, 0); }
     else xep0077__fail(c, XEP0077_ERR_TIMEOUT);
   }
-  if (c->phase == XEP0077__P_CLOSED && c->tls_active) {
-    if (c->cfg.tls->close) c->cfg.tls->close(c->cfg.tls->ctx);
-    c->tls_active = 0;
-  }
+  if (c->phase == XEP0077__P_CLOSED) xep0077__tls_close(c);
   if (secret && !xep0077_xml_pending(&c->xml)) { /* all of it read: forget it */
     xep0077__wipe(c->in, sizeof c->in);
     xep0077__xml_scrub(&c->xml);
