@@ -1910,13 +1910,6 @@ static long xep0077__b64_dec(const char *in, size_t n, unsigned char *out, size_
   return (long)o;
 }
 
-/* The element just reported is ns:name. One call instead of two compares at
-   each of the many places that ask. */
-static int xep0077__elem(const xep0077_xml *p, const char *ns, const char *name)
-{
-  return !strcmp(p->name, name) && !strcmp(p->ns, ns);
-}
-
 /* An attribute of the current element; XMPP's own are unqualified. */
 static const char *xep0077__attr(const xep0077_xml *p, const char *name)
 {
