@@ -194,9 +194,9 @@ typedef struct xep0077_xml_attribute {
 } xep0077_xml_attribute;
 
 typedef struct xep0077__utf8 { /* a UTF-8 sequence in progress */
-  int need;                /* its length while open, 0 when none is       */
-  int len;                 /* bytes of it collected so far                */
-  unsigned char b[4];
+  unsigned long cp;        /* its bits so far                             */
+  int need;                /* continuation bytes still owed, 0: none open */
+  int len;                 /* continuation bytes in all                   */
 } xep0077__utf8;
 
 typedef struct xep0077_xml_frame {
@@ -208,8 +208,17 @@ typedef struct xep0077_xml_frame {
 
 /* The parser. Zero fields are never "valid": call xep0077_xml_init. Fields
    under "event" are what the caller reads after next(); they stay valid
-   until the following next() call. Everything else is private. */
+   until the following next() call. Everything else is private (first: the
+   hot loop's fields sit at offsets short instructions reach). */
 typedef struct xep0077_xml {
+  /* private */
+  const unsigned char *in, *in_end;
+  char *buf;
+  size_t cap, top, tok, mark, nstart, vstart, stanza_left;
+  int state, err, open, nns, nns0, nraw, flags, brackets;
+  xep0077__utf8 u8;
+  unsigned qlen, qpos, refpos, colon, qcolon;
+  char quote, ref[11];
   /* event */
   const char *name, *ns;        /* START / END / STANZA_END / STREAM_END */
   const xep0077_xml_attribute *attrs;
@@ -224,13 +233,6 @@ typedef struct xep0077_xml {
   /* position: bytes consumed since init (for error messages) */
   unsigned long offset;
   /* private */
-  char *buf;
-  size_t cap, top, tok, mark, nstart, vstart, stanza_left;
-  const unsigned char *in, *in_end;
-  int state, err, open, nns, nns0, nraw, flags, brackets;
-  xep0077__utf8 u8;
-  unsigned qlen, qpos, refpos, colon, qcolon;
-  char quote, ref[11];
   xep0077_xml_frame frames[XEP0077_XML_MAX_DEPTH];
   size_t nsp[XEP0077_XML_MAX_NS], nsu[XEP0077_XML_MAX_NS]; /* prefix, uri */
   xep0077_xml_attribute attr[XEP0077_XML_MAX_ATTRS];
@@ -780,10 +782,11 @@ static void xep0077__put_run(char *d, size_t dn, const unsigned char *r, size_t 
 #endif
 }
 
+#ifndef XEP0077_SMALL
 /* Length of the valid, complete sequence whose lead byte (>= 0x80) is at s,
    or 0: then utf8_step, byte by byte, decides (a sequence split across
    chunks, or an error it must report at the very byte). Lets the run loops
-   take non-ASCII text without leaving the run. */
+   take non-ASCII text without leaving the run: speed bought with code. */
 static int xep0077__utf8_seq(const unsigned char *s, const unsigned char *e)
 {
   unsigned c = s[0], k;
@@ -800,30 +803,32 @@ static int xep0077__utf8_seq(const unsigned char *s, const unsigned char *e)
   cp = cp << 6 | (s[3] & 0x3Fu); /* F0..F4: bit 3 of the lead is clear */
   return cp >= 0x10000 && cp <= 0x10FFFF ? 4 : 0;
 }
+#endif
 
 /* Feed one byte >= 0x80, or any byte while a sequence is open: the path
    for a character split across chunks, or a bad one whose error must point
    at the very byte. A bad lead or continuation byte fails at once; the
-   complete sequence is judged by utf8_seq, so both paths accept exactly the
-   same (RFC 3629 without the two non-characters XML excludes). Returns 0 or
-   a status. */
+   complete sequence is judged as a whole, so this accepts exactly what
+   utf8_seq does (RFC 3629 without the two non-characters XML excludes).
+   Returns 0 or a status. */
 static int xep0077__utf8_step(xep0077__utf8 *u, unsigned c)
 {
+  unsigned long cp;
   if (!u->need) {
     if (c < 0x80) return 0;
     if (c < 0xC2 || c > 0xF4) return XEP0077_ERR_XML_UTF8;
-    u->need = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    u->len = 0;
-  } else if ((c & 0xC0) != 0x80) {
-    return XEP0077_ERR_XML_UTF8;
+    u->len = u->need = c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+    u->cp = c & (0x3Fu >> u->need); /* the lead's payload bits */
+    return 0;
   }
-  u->b[u->len++] = (unsigned char)c;
-  if (u->len < u->need) return 0;
-  u->need = 0;
-  if (xep0077__utf8_seq(u->b, u->b + u->len)) return 0;
-  /* EF BF BE/BF is well formed, but U+FFFE and U+FFFF are not characters */
-  return u->b[0] == 0xEF && u->b[1] == 0xBF && u->b[2] >= 0xBE ? XEP0077_ERR_XML_CHAR
-                                                             : XEP0077_ERR_XML_UTF8;
+  if ((c & 0xC0) != 0x80) return XEP0077_ERR_XML_UTF8;
+  cp = u->cp = u->cp << 6 | (c & 0x3F);
+  if (--u->need) return 0;
+  /* Overlong (a 2-byte lead >= C2 never is), surrogate, past U+10FFFF. */
+  if (cp < 1ul << (5 * u->len + 1) || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+    return XEP0077_ERR_XML_UTF8;
+  /* U+FFFE and U+FFFF are well formed, but not characters */
+  return (cp | 1) == 0xFFFF ? XEP0077_ERR_XML_CHAR : 0;
 }
 
 /* Encode cp (a valid XML character) at o; returns its length. */
@@ -1676,18 +1681,14 @@ static int xep0077__w_put(xep0077_xmlw *w, const char *s, size_t n)
 /* User text must be valid UTF-8 without the characters XML forbids. */
 static int xep0077__w_valid(const char *s, size_t n)
 {
-  const unsigned char *u = (const unsigned char *)s, *e = u + n;
-  int k;
-  while (u < e) {
-    if (*u >= 0x80) {
-      if ((k = xep0077__utf8_seq(u, e)) == 0) return 0;
-      u += k;
-    } else {
-      if (*u < 0x20 && !XEP0077__IS(*u, C_WS)) return 0;
-      u++;
-    }
+  xep0077__utf8 u;
+  size_t i;
+  u.need = 0;
+  for (i = 0; i < n; i++) {
+    unsigned c = (unsigned char)s[i];
+    if ((c < 0x20 && !XEP0077__IS(c, C_WS)) || xep0077__utf8_step(&u, c)) return 0;
   }
-  return 1;
+  return !u.need;
 }
 
 /* An ASCII QName: what XMPP uses, and all the writer accepts. */
