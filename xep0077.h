@@ -929,17 +929,12 @@ XEP0077DEF const char *xep0077_xml_attr(const xep0077_xml *p, const char *ns,
 static const char *xep0077__ns_find(const xep0077_xml *p, const char *q, size_t len)
 {
   int k;
-  if (len == 0) {
-    for (k = p->nns; k-- > 0;)
-      if (!p->buf[p->nsp[k]]) return p->buf + p->nsu[k];
-    return "";
-  }
   if (len == 3 && !memcmp(q, "xml", 3)) return xep0077__ns_xml;
   for (k = p->nns; k-- > 0;) {
     const char *pf = p->buf + p->nsp[k];
     if (!strncmp(pf, q, len) && pf[len] == 0) return p->buf + p->nsu[k];
   }
-  return NULL;
+  return len ? NULL : "";
 }
 
 /* A QName: at most one colon, neither first nor last, and the local part
@@ -1077,44 +1072,36 @@ XEP0077__COLD static long xep0077__ref(const char *r, unsigned n)
 }
 
 /* The pseudo-attributes of <?xml ...?>: version 1.0, then optionally an
-   encoding that must be UTF-8, then optionally standalone yes/no. */
+   encoding that must be UTF-8 (any case), then optionally standalone yes or
+   no; each is name, '=' and a quoted value, white space around the '='. */
 static int xep0077__xmldecl(const char *d)
 {
-  static const char *const names[3] = {"version", "encoding", "standalone"};
+  static const char *const pats[4] = {"version=1.0", "encoding=utf-8", "standalone=yes",
+                                      "standalone=no"};
   int k = 0, ws = 1;
   for (;;) {
-    const char *v;
-    size_t n, vl;
+    const char *t, *x;
     char q;
     while (XEP0077__IS(*d, C_WS)) { d++; ws = 1; }
-    if (!*d) return k > 0;
+    if (!*d) return k > 0; /* k > 0: the version came */
     if (!ws) return 0;
-    for (;; k++) {
-      if (k == 3) return 0;
-      n = strlen(names[k]);
-      if (!strncmp(d, names[k], n)) break;
+    for (;; k++) { /* the first pattern from k on that matches at d */
+      if (k == 4) return 0;
+      for (t = pats[k], x = d; *t != '=' && *x == *t; t++) x++;
+      if (*t != '=') goto next;
+      while (XEP0077__IS(*x, C_WS)) x++;
+      if (*x++ != '=') goto next;
+      while (XEP0077__IS(*x, C_WS)) x++;
+      q = *x++;
+      if (q != '\'' && q != '"') goto next;
+      for (t++; *t; t++)
+        if ((*x++ | (k == 1 ? 0x20 : 0)) != *t) goto next; /* k == 1: UTF-8 in any case */
+      if (*x++ == q) break;
+    next:
       if (k == 0) return 0;
     }
-    d += n;
-    while (XEP0077__IS(*d, C_WS)) d++;
-    if (*d++ != '=') return 0;
-    while (XEP0077__IS(*d, C_WS)) d++;
-    q = *d++;
-    if (q != '\'' && q != '"') return 0;
-    for (v = d; *d && *d != q; d++) {}
-    if (!*d) return 0;
-    vl = (size_t)(d++ - v);
-    if (k == 0 && !(vl == 3 && !memcmp(v, "1.0", 3))) return 0;
-    if (k == 1) {
-      static const char u[] = "utf-8";
-      size_t i;
-      if (vl != 5) return 0;
-      for (i = 0; i < 5; i++)
-        if ((v[i] | 0x20) != u[i]) return 0;
-    }
-    if (k == 2 && !(vl == 3 ? !memcmp(v, "yes", 3) : vl == 2 && !memcmp(v, "no", 2)))
-      return 0;
-    k++;
+    d = x;
+    k += 1 + (k == 2); /* "standalone=no" cannot follow "standalone=yes" */
     ws = 0;
   }
 }
