@@ -212,13 +212,15 @@ typedef struct xep0077_xml_frame {
    hot loop's fields sit at offsets short instructions reach). */
 typedef struct xep0077_xml {
   /* private */
+  unsigned char f[9]; /* flags, one byte each: cheaper to test and set */
+  unsigned char brackets, refpos;
+  char quote, ref[11];
   const unsigned char *in, *in_end;
   char *buf;
   size_t cap, top, tok, mark, nstart, vstart, stanza_left;
-  int state, err, open, nns, nns0, nraw, flags, brackets;
+  int state, err, open, nns, nns0, nraw;
   xep0077__utf8 u8;
-  unsigned qlen, qpos, refpos, colon, qcolon;
-  char quote, ref[11];
+  unsigned qlen, qpos, colon, qcolon;
   /* event */
   const char *name, *ns;        /* START / END / STANZA_END / STREAM_END */
   const xep0077_xml_attribute *attrs;
@@ -855,16 +857,16 @@ enum {
   XEP0077__S_REF, XEP0077__S_BANG, XEP0077__S_CDATA_OPEN, XEP0077__S_CDATA,
   XEP0077__S_PI, XEP0077__S_XMLDECL
 };
-enum {
-  XEP0077__F_DOCSTART = 1, /* nothing but a BOM read: an XML declaration may come */
-  XEP0077__F_EMPTY = 2,    /* <a/> reported as START: its END is owed         */
-  XEP0077__F_POP = 4,      /* an END was reported: pop its frame next call    */
-  XEP0077__F_CR = 8,       /* last byte was CR: swallow a following LF        */
-  XEP0077__F_STANZA = 16,  /* inside a stanza: bytes count against the limit  */
-  XEP0077__F_REFATTR = 32, /* the entity reference is in an attribute value   */
-  XEP0077__F_TEXTEV = 64,  /* a TEXT was reported: drop its bytes next call   */
-  XEP0077__F_ZERO = 128,   /* leading zeros of a character reference skipped  */
-  XEP0077__F_PIECE = 256   /* a partial TEXT went out: its last piece is owed */
+enum { /* indices of xep0077_xml.f */
+  XEP0077__F_DOCSTART, /* nothing but a BOM read: an XML declaration may come */
+  XEP0077__F_EMPTY,    /* <a/> reported as START: its END is owed         */
+  XEP0077__F_POP,      /* an END was reported: pop its frame next call    */
+  XEP0077__F_CR,       /* last byte was CR: swallow a following LF        */
+  XEP0077__F_STANZA,   /* inside a stanza: bytes count against the limit  */
+  XEP0077__F_REFATTR,  /* the entity reference is in an attribute value   */
+  XEP0077__F_TEXTEV,   /* a TEXT was reported: drop its bytes next call   */
+  XEP0077__F_ZERO,     /* leading zeros of a character reference skipped  */
+  XEP0077__F_PIECE     /* a partial TEXT went out: its last piece is owed */
 };
 /* Bytes kept free in the token area before a special character is handled:
    one UTF-8 character, two pending ']' of CDATA, and the NUL. */
@@ -890,7 +892,8 @@ XEP0077DEF void xep0077_xml_restart(xep0077_xml *p)
 {
   if (p->err) p->in = p->in_end; /* what follows an error is not trusted */
   p->state = XEP0077__S_DOC;
-  p->flags = XEP0077__F_DOCSTART;
+  memset(p->f, 0, sizeof p->f);
+  p->f[XEP0077__F_DOCSTART] = 1;
   p->err = p->open = p->nns = p->nraw = p->brackets = 0;
   p->refpos = 0;
   p->u8.need = 0;
@@ -1021,7 +1024,7 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
   p->depth = p->open++;
   p->top = p->mark;
   p->state = p->open == 1 ? XEP0077__S_STREAM : XEP0077__S_TEXT;
-  if (empty) p->flags |= XEP0077__F_EMPTY;
+  if (empty) p->f[XEP0077__F_EMPTY] = 1;
   return XEP0077_XML_START;
 }
 
@@ -1033,12 +1036,12 @@ static int xep0077__end_event(xep0077_xml *p)
   p->ns = f->ns;
   p->nattrs = 0;
   p->depth = p->open - 1;
-  p->flags |= XEP0077__F_POP;
+  p->f[XEP0077__F_POP] = 1;
   p->state = p->depth >= 2 ? XEP0077__S_TEXT
            : p->depth == 1 ? XEP0077__S_STREAM : XEP0077__S_AFTER;
   if (p->depth >= 2) return XEP0077_XML_END;
   if (p->depth == 0) return XEP0077_XML_STREAM_END;
-  p->flags &= ~XEP0077__F_STANZA;
+  p->f[XEP0077__F_STANZA] = 0;
   return XEP0077_XML_STANZA_END;
 }
 
@@ -1126,7 +1129,7 @@ XEP0077__COLD static int xep0077__decl_byte(xep0077_xml *p, int st, unsigned c)
     b[mark - 1] = 0;
     if (!xep0077__xmldecl(b + p->tok)) return XEP0077_ERR_XML_XMLDECL;
     p->mark = p->top;
-    p->flags &= ~XEP0077__F_DOCSTART;
+    p->f[XEP0077__F_DOCSTART] = 0;
     return XEP0077__S_DOC;
   }
   if (mark - p->tok >= 128 || c >= 0x80 || (c < 0x20 && !XEP0077__IS(c, C_WS)))
@@ -1147,25 +1150,25 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 
   if (p->err) return p->err;
   /* Release what the previous event handed out. */
-  if (p->flags & XEP0077__F_EMPTY) {
-    p->flags &= ~XEP0077__F_EMPTY;
+  if (p->f[XEP0077__F_EMPTY]) {
+    p->f[XEP0077__F_EMPTY] = 0;
     return xep0077__end_event(p);
   }
-  if (p->flags & XEP0077__F_POP) {
+  if (p->f[XEP0077__F_POP]) {
     xep0077_xml_frame *f = &p->frames[--p->open];
     p->top = p->mark = f->start;
     p->nns = f->nns;
-    p->flags &= ~XEP0077__F_POP;
+    p->f[XEP0077__F_POP] = 0;
   }
-  if (p->flags & XEP0077__F_TEXTEV) {
+  if (p->f[XEP0077__F_TEXTEV]) {
     p->mark = p->top;
-    p->flags &= ~XEP0077__F_TEXTEV;
+    p->f[XEP0077__F_TEXTEV] = 0;
   }
   if (cap <= p->top + XEP0077__RESERVE) return p->err = XEP0077_ERR_XML_BUFFER;
   s = s0 = p->in;
   e = p->in_end;
   cnt = NULL;
-  if (p->flags & XEP0077__F_STANZA) {
+  if (p->f[XEP0077__F_STANZA]) {
     cnt = s;
     if ((size_t)(e - s) > p->stanza_left) e = s + p->stanza_left;
   }
@@ -1185,8 +1188,8 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       size_t room;
       if (!p->u8.need) {
         unsigned char stop = cdata ? XEP0077__C_CDATA : XEP0077__C_TEXT;
-        if (p->flags & XEP0077__F_CR) {
-          p->flags &= ~XEP0077__F_CR;
+        if (p->f[XEP0077__F_CR]) {
+          p->f[XEP0077__F_CR] = 0;
           if (*s == '\n') { s++; continue; }
         }
 #ifdef XEP0077_SMALL /* non-ASCII goes byte by byte, through utf8_step */
@@ -1258,12 +1261,12 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         if (rc) XEP0077__FAIL(rc);
         b[mark++] = (char)c;
       } else if (c == '&' && !cdata) {
-        p->flags &= ~XEP0077__F_REFATTR;
+        p->f[XEP0077__F_REFATTR] = 0;
         p->refpos = 0;
         st = XEP0077__S_REF;
       } else if (c == '\r') {
         b[mark++] = '\n';
-        p->flags |= XEP0077__F_CR;
+        p->f[XEP0077__F_CR] = 1;
       } else if (c == '>' || c == '&' || c == '<') { /* '&' '<' only reach here in CDATA */
         b[mark++] = (char)c;
       } else {
@@ -1274,7 +1277,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     text_piece:
       if (mark == p->top) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
       p->text_partial = 1;
-      p->flags |= XEP0077__F_PIECE;
+      p->f[XEP0077__F_PIECE] = 1;
       ev = XEP0077_XML_TEXT;
       goto emit_text;
     }
@@ -1283,7 +1286,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       while (s < e && XEP0077__IS(*s, C_WS)) s++;
       if (s >= e) break;
       if (*s != '<') XEP0077__FAIL(XEP0077_ERR_XML_TEXT_LEVEL);
-      p->flags |= XEP0077__F_STANZA;
+      p->f[XEP0077__F_STANZA] = 1;
       p->stanza_left = p->max_stanza;
       cnt = s;
       if ((size_t)(e - s) > p->stanza_left) e = s + p->stanza_left;
@@ -1293,7 +1296,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 
     case XEP0077__S_DOC:
       c = *s;
-      if (c == 0xEF && (p->flags & XEP0077__F_DOCSTART) && p->refpos == 0) {
+      if (c == 0xEF && p->f[XEP0077__F_DOCSTART] && p->refpos == 0) {
         p->refpos = 1;
         st = XEP0077__S_BOM;
         s++;
@@ -1301,7 +1304,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       }
       if (c == '<') { st = XEP0077__S_LT; s++; continue; }
       if (!XEP0077__IS(c, C_WS)) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-      p->flags &= ~XEP0077__F_DOCSTART;
+      p->f[XEP0077__F_DOCSTART] = 0;
       s++;
       continue;
 
@@ -1320,17 +1323,17 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       c = *s;
       if (c == '!') { s++; st = XEP0077__S_BANG; continue; }
       if (c == '?') {
-        if (!(p->flags & XEP0077__F_DOCSTART)) XEP0077__FAIL(XEP0077_ERR_XML_PI);
+        if (!p->f[XEP0077__F_DOCSTART]) XEP0077__FAIL(XEP0077_ERR_XML_PI);
         p->refpos = 0;
         s++;
         st = XEP0077__S_PI;
         continue;
       }
-      p->flags &= ~XEP0077__F_DOCSTART;
-      if (mark > p->top || (p->flags & XEP0077__F_PIECE)) {
+      p->f[XEP0077__F_DOCSTART] = 0;
+      if (mark > p->top || p->f[XEP0077__F_PIECE]) {
         /* Text before this tag: report it first. After a piece, even an
            empty last one, so text_partial=1 always means "more follows". */
-        p->flags &= ~XEP0077__F_PIECE;
+        p->f[XEP0077__F_PIECE] = 0;
         p->text_partial = 0;
         ev = XEP0077_XML_TEXT;
         goto emit_text;
@@ -1459,8 +1462,8 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         size_t room = XEP0077__ROOM(cap, mark);
         int k;
 #endif
-        if (p->flags & XEP0077__F_CR) {
-          p->flags &= ~XEP0077__F_CR;
+        if (p->f[XEP0077__F_CR]) {
+          p->f[XEP0077__F_CR] = 0;
           if (*s == '\n') { s++; continue; }
         }
 #ifdef XEP0077_SMALL /* non-ASCII goes byte by byte, through utf8_step */
@@ -1503,14 +1506,14 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       } else if (c == '\'' || c == '"') {
         b[mark++] = (char)c;
       } else if (c == '&') {
-        p->flags |= XEP0077__F_REFATTR;
+        p->f[XEP0077__F_REFATTR] = 1;
         p->refpos = 0;
         st = XEP0077__S_REF;
       } else if (c == '<') {
         XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
       } else if (XEP0077__IS(c, C_WS)) { /* attribute-value normalisation */
         b[mark++] = ' ';
-        if (c == '\r') p->flags |= XEP0077__F_CR;
+        if (c == '\r') p->f[XEP0077__F_CR] = 1;
       } else {
         XEP0077__FAIL(XEP0077_ERR_XML_CHAR);
       }
@@ -1562,9 +1565,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       while ((c = *s++) != ';') {
         if (c == '0' && p->refpos && p->ref[0] == '#' &&
             (p->refpos == 1 || (p->refpos == 2 && p->ref[1] == 'x'))) {
-          p->flags |= XEP0077__F_ZERO; /* leading zeros: valid, and unbounded */
+          p->f[XEP0077__F_ZERO] = 1; /* leading zeros: valid, and unbounded */
         } else {
-          if (p->refpos == 1 && c == 'x' && p->ref[0] == '#' && (p->flags & XEP0077__F_ZERO))
+          if (p->refpos == 1 && c == 'x' && p->ref[0] == '#' && p->f[XEP0077__F_ZERO])
             XEP0077__FAIL(XEP0077_ERR_XML_ENTITY); /* "&#0x..." */
           if (p->refpos >= sizeof p->ref || c == ':' ||
               !(XEP0077__IS(c, C_NAME) || (c == '#' && p->refpos == 0)))
@@ -1573,12 +1576,12 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         }
         if (s >= e) goto exhausted;
       }
-      if ((p->flags & XEP0077__F_ZERO) && p->refpos == 1) p->ref[p->refpos++] = '0';
-      p->flags &= ~XEP0077__F_ZERO;
+      if (p->f[XEP0077__F_ZERO] && p->refpos == 1) p->ref[p->refpos++] = '0';
+      p->f[XEP0077__F_ZERO] = 0;
       cp = xep0077__ref(p->ref, p->refpos);
       if (cp < 0) XEP0077__FAIL(XEP0077_ERR_XML_ENTITY);
       mark += xep0077__utf8_put(b + mark, (unsigned long)cp);
-      if (p->flags & XEP0077__F_REFATTR) st = XEP0077__S_AVAL;
+      if (p->f[XEP0077__F_REFATTR]) st = XEP0077__S_AVAL;
       else { st = XEP0077__S_TEXT; p->brackets = 0; }
       continue;
     }
@@ -1623,7 +1626,7 @@ emit_text:
   p->text = b + p->top;
   p->text_len = mark - p->top;
   p->depth = p->open - 1;
-  p->flags |= XEP0077__F_TEXTEV;
+  p->f[XEP0077__F_TEXTEV] = 1;
 out:
 #undef XEP0077__FAIL
   if (cnt) p->stanza_left -= (size_t)(s - cnt);
@@ -2710,7 +2713,7 @@ static int xep0077__secret_reply(const xep0077 *c)
 /* The parser's memory past what it still needs: text it already handed out. */
 static void xep0077__xml_scrub(xep0077_xml *p)
 {
-  size_t from = (p->flags & XEP0077__F_POP) ? p->frames[p->open - 1].start : p->mark;
+  size_t from = p->f[XEP0077__F_POP] ? p->frames[p->open - 1].start : p->mark;
   xep0077__wipe(p->buf + from, p->cap - from);
 }
 
