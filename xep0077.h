@@ -940,18 +940,6 @@ static const char *xep0077__ns_find(const xep0077_xml *p, const char *q, size_t 
   return len ? NULL : "";
 }
 
-/* A QName: at most one colon, neither first nor last, and the local part
-   starts like a name. Returns the colon's offset, 0 without one, -1 if bad. */
-static int xep0077__qname(const char *q)
-{
-  const char *c = strchr(q, ':');
-  if (!c) return 0;
-  if (c == q || strchr(c + 1, ':') || (!XEP0077__IS(c[1], C_START) &&
-      (unsigned char)c[1] < 0x80))
-    return -1;
-  return (int)(c - q);
-}
-
 /* An attribute value closed: buf[nstart] holds "qname\0value\0". A namespace
    declaration is bound now (it may follow its first use in the same tag, so
    prefixes are resolved when the tag ends); anything else joins attr[]. */
@@ -1649,23 +1637,31 @@ XEP0077DEF void xep0077_xmlw_init(xep0077_xmlw *w, char *buf, size_t size,
   w->user = user;
 }
 
+/* Byte by byte: output is a few short stanzas, and this is the smallest. */
 static int xep0077__w_put(xep0077_xmlw *w, const char *s, size_t n)
 {
   while (n && !w->err) {
-    size_t k = w->cap - w->len;
-    if (!k) {
-      if (!w->flush || !w->cap) w->err = XEP0077_ERR_XMLW_FULL;
-      else if (w->flush(w->user, w->buf, w->len) < 0) w->err = XEP0077_ERR_XMLW_FLUSH;
-      else w->len = 0;
-      continue;
+    if (w->len < w->cap) {
+      w->buf[w->len++] = *s++;
+      n--;
+    } else if (!w->flush || !w->cap) {
+      w->err = XEP0077_ERR_XMLW_FULL;
+    } else if (w->flush(w->user, w->buf, w->len) < 0) {
+      w->err = XEP0077_ERR_XMLW_FLUSH;
+    } else {
+      w->len = 0;
     }
-    if (k > n) k = n;
-    memcpy(w->buf + w->len, s, k);
-    w->len += k;
-    s += k;
-    n -= k;
   }
   return w->err;
+}
+
+/* a, then b, then c: NUL-terminated. */
+XEP0077__COLD static int xep0077__w_put3(xep0077_xmlw *w, const char *a, const char *b,
+                                         const char *c)
+{
+  xep0077__w_put(w, a, strlen(a));
+  xep0077__w_put(w, b, strlen(b));
+  return xep0077__w_put(w, c, strlen(c));
 }
 
 /* User text must be valid UTF-8 without the characters XML forbids. */
@@ -1681,37 +1677,39 @@ static int xep0077__w_valid(const char *s, size_t n)
   return !u.need;
 }
 
-/* An ASCII QName: what XMPP uses, and all the writer accepts. */
+/* An ASCII QName, what XMPP uses and all the writer accepts: at most one
+   colon, and the local part starts like a name. */
 static int xep0077__w_name(const char *q)
 {
-  const char *c;
+  int colon = 0;
   if (!q || !XEP0077__IS(*q, C_START)) return 0;
-  for (c = q; *c; c++)
-    if ((unsigned char)*c >= 0x80 || !(XEP0077__IS(*c, C_NAME) || *c == ':')) return 0;
-  return xep0077__qname(q) >= 0;
+  for (; *q; q++) {
+    if (*q == ':') {
+      if (colon++ || !XEP0077__IS(q[1], C_START)) return 0;
+    } else if (!XEP0077__IS(*q, C_NAME)) { /* never a byte >= 0x80 */
+      return 0;
+    }
+  }
+  return 1;
 }
 
-/* Escaped text or attribute value: runs without a special byte go out whole. */
+/* Escaped text or attribute value. */
 static int xep0077__w_escaped(xep0077_xmlw *w, const char *s, size_t n, int attr)
 {
+  /* The escape of special[k] is escapes[k]. */
+  static const char special[] = "&<>\"'\t\n\r";
+  static const char escapes[8][7] = {"&amp;", "&lt;", "&gt;", "&quot;",
+                                     "&apos;", "&#9;", "&#10;", "&#13;"};
   unsigned char stop = attr ? XEP0077__C_ATTR : XEP0077__C_TEXT;
-  size_t i = 0, j;
+  size_t i;
   if (w->err) return w->err;
   if (!xep0077__w_valid(s, n)) return w->err = XEP0077_ERR_XMLW_INPUT;
-  while (i < n) {
-    /* The escape of special[k] is the k-th ';'-ended entry of escapes. */
-    static const char special[] = "&<>\"'\t\n\r",
-                      escapes[] = "&amp;&lt;&gt;&quot;&apos;&#9;&#10;&#13;";
-    const char *esc = escapes, *k;
-    for (j = i; j < n && !(xep0077__cls[(unsigned char)s[j]] & stop); j++) {}
-    xep0077__w_put(w, s + i, j - i);
-    if (j == n) break;
-    i = j + 1;
+  for (i = 0; i < n; i++) {
     /* ']' in text and UTF-8 bytes go out as they are; the NUL test only
        keeps strchr off the terminator (w_valid has refused NUL already). */
-    if (!s[j] || !(k = strchr(special, s[j]))) { xep0077__w_put(w, s + j, 1); continue; }
-    for (; k > special; k--) esc = strchr(esc, ';') + 1;
-    xep0077__w_put(w, esc, (size_t)(strchr(esc, ';') - esc) + 1);
+    const char *k = (xep0077__cls[(unsigned char)s[i]] & stop) && s[i] ? strchr(special, s[i]) : NULL;
+    if (k) xep0077__w_put3(w, escapes[k - special], "", "");
+    else xep0077__w_put(w, s + i, 1);
   }
   return w->err;
 }
@@ -1731,8 +1729,7 @@ XEP0077DEF int xep0077_xmlw_start(xep0077_xmlw *w, const char *name)
   if (!xep0077__w_name(name)) return w->err = XEP0077_ERR_XMLW_INPUT;
   if (w->depth >= XEP0077_XML_MAX_DEPTH) return w->err = XEP0077_ERR_XMLW_STATE;
   xep0077__w_close_tag(w);
-  xep0077__w_put(w, "<", 1);
-  xep0077__w_put(w, name, strlen(name));
+  xep0077__w_put3(w, "<", name, "");
   w->names[w->depth++] = name;
   w->open = 1;
   return w->err;
@@ -1743,9 +1740,7 @@ XEP0077DEF int xep0077_xmlw_attr(xep0077_xmlw *w, const char *name, const char *
   if (w->err) return w->err;
   if (!w->open) return w->err = XEP0077_ERR_XMLW_STATE;
   if (!xep0077__w_name(name) || !value) return w->err = XEP0077_ERR_XMLW_INPUT;
-  xep0077__w_put(w, " ", 1);
-  xep0077__w_put(w, name, strlen(name));
-  xep0077__w_put(w, "='", 2);
+  xep0077__w_put3(w, " ", name, "='");
   xep0077__w_escaped(w, value, strlen(value), 1);
   return xep0077__w_put(w, "'", 1);
 }
@@ -1774,9 +1769,7 @@ XEP0077DEF int xep0077_xmlw_end(xep0077_xmlw *w)
     w->open = 0;
     return xep0077__w_put(w, "/>", 2);
   }
-  xep0077__w_put(w, "</", 2);
-  xep0077__w_put(w, name, strlen(name));
-  return xep0077__w_put(w, ">", 1);
+  return xep0077__w_put3(w, "</", name, ">");
 }
 
 XEP0077DEF int xep0077_xmlw_flush(xep0077_xmlw *w)
