@@ -1168,35 +1168,26 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     switch (st) {
     case XEP0077__S_TEXT:
     case XEP0077__S_CDATA: {
-#ifdef XEP0077_SMALL
       int cdata = st == XEP0077__S_CDATA;
-#else
-      int cdata = st == XEP0077__S_CDATA, k;
-#endif
-      size_t room;
+      if (p->f[XEP0077__F_CR]) {
+        p->f[XEP0077__F_CR] = 0;
+        if (*s == '\n') { s++; continue; }
+      }
+#ifndef XEP0077_SMALL /* runs: speed bought with code; the bytes below take any text */
       if (!p->u8.need) {
-        unsigned char stop = cdata ? XEP0077__C_CDATA : XEP0077__C_TEXT;
-        if (p->f[XEP0077__F_CR]) {
-          p->f[XEP0077__F_CR] = 0;
-          if (*s == '\n') { s++; continue; }
-        }
-#ifdef XEP0077_SMALL /* non-ASCII goes byte by byte, through utf8_step */
-        r = s;
-        s = xep0077__run(s, e, stop);
-#else
         /* A character whose lead byte fits before the reserve is taken
            whole, as the byte-by-byte path would; not while CDATA holds ']'
            back, since those are written ahead of it. */
-        room = cdata && p->brackets ? 0 : XEP0077__ROOM(cap, mark);
+        size_t room = cdata && p->brackets ? 0 : XEP0077__ROOM(cap, mark);
+        int k;
         for (r = s;;) {
-          s = xep0077__run(s, e, stop);
+          s = xep0077__run(s, e, cdata ? XEP0077__C_CDATA : XEP0077__C_TEXT);
           if (s < e && *s >= 0x80 && (size_t)(s - r) < room &&
               (k = xep0077__utf8_seq(s, e)) != 0)
             s += k;
           else
             break;
         }
-#endif
         if (s != r) {
           if (cdata) /* the ']' held back in case they closed the section */
             while (p->brackets) { b[mark++] = ']'; p->brackets--; }
@@ -1217,6 +1208,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
           if (s >= e) break;
         }
       }
+#endif
       /* brackets: in text, the ']' just written (to refuse "]]>");
          in CDATA, the ']' held back because they may close the section. */
       c = *s;
@@ -1255,10 +1247,10 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       } else if (c == '\r') {
         b[mark++] = '\n';
         p->f[XEP0077__F_CR] = 1;
-      } else if (c == '>' || c == '&' || c == '<') { /* '&' '<' only reach here in CDATA */
-        b[mark++] = (char)c;
-      } else {
+      } else if (c < 0x20 && !XEP0077__IS(c, C_WS)) {
         XEP0077__FAIL(XEP0077_ERR_XML_CHAR);
+      } else {
+        b[mark++] = (char)c;
       }
       s++;
       continue;
@@ -1445,21 +1437,16 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 #ifndef XEP0077_SMALL
     aval:
 #endif
+      if (p->f[XEP0077__F_CR]) {
+        p->f[XEP0077__F_CR] = 0;
+        if (*s == '\n') { s++; continue; }
+      }
+#ifndef XEP0077_SMALL /* runs: speed bought with code; the bytes below take any value */
       if (!p->u8.need) {
-#ifndef XEP0077_SMALL
-        size_t room = XEP0077__ROOM(cap, mark);
-        int k;
-#endif
-        if (p->f[XEP0077__F_CR]) {
-          p->f[XEP0077__F_CR] = 0;
-          if (*s == '\n') { s++; continue; }
-        }
-#ifdef XEP0077_SMALL /* non-ASCII goes byte by byte, through utf8_step */
-        r = s;
-        s = xep0077__run(s, e, XEP0077__C_ATTR);
-#else
         /* Whole characters, when every byte fits before the reserve: the
            byte-by-byte path checks the room before each of them. */
+        size_t room = XEP0077__ROOM(cap, mark);
+        int k;
         for (r = s;;) {
           s = xep0077__run(s, e, XEP0077__C_ATTR);
           if (s < e && *s >= 0x80 && (k = xep0077__utf8_seq(s, e)) != 0 &&
@@ -1468,15 +1455,15 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
           else
             break;
         }
-#endif
         n = (size_t)(s - r);
         if (n) {
-          if (n > XEP0077__ROOM(cap, mark)) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
+          if (n > room) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
           xep0077__put_run(b + mark, cap - mark, r, n, e);
           mark += n;
           if (s >= e) break;
         }
       }
+#endif
       if (cap - mark <= XEP0077__RESERVE) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
       c = *s++;
       if (c >= 0x80 || p->u8.need) {
@@ -1502,8 +1489,10 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       } else if (XEP0077__IS(c, C_WS)) { /* attribute-value normalisation */
         b[mark++] = ' ';
         if (c == '\r') p->f[XEP0077__F_CR] = 1;
-      } else {
+      } else if (c < 0x20) {
         XEP0077__FAIL(XEP0077_ERR_XML_CHAR);
+      } else {
+        b[mark++] = (char)c;
       }
       continue;
 
