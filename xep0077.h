@@ -947,14 +947,14 @@ XEP0077__COLD static int xep0077__attr_done(xep0077_xml *p)
 {
   char *b = p->buf, *r = b + p->nstart, *v = b + p->vstart;
   int k, maxa = p->max_attrs < XEP0077_XML_MAX_ATTRS ? p->max_attrs : XEP0077_XML_MAX_ATTRS;
-  if (r[0] == 'x' && !strncmp(r, "xmlns", 5) && (r[5] == 0 || r[5] == ':')) {
-    const char *pf = r + 5 + (r[5] == ':');
+  if (!strncmp(r, "xmlns", 5) && (!r[5] || p->colon == 5)) {
+    /* pf: the prefix declared, "" for the default namespace (a prefix is
+       never empty and holds no second colon: the name rules saw to it) */
+    const char *pf = r + 5 + (r[5] != 0);
     int is_xml = !strcmp(v, xep0077__ns_xml);
-    if (r[5] == ':' && (!*pf || strchr(pf, ':') || !*v || !strcmp(pf, "xmlns") ||
-        ((!strcmp(pf, "xml")) != is_xml)))
+    if (*pf ? !*v || !strcmp(pf, "xmlns") || (!strcmp(pf, "xml")) != is_xml : is_xml)
       return XEP0077_ERR_XML_NS_PREFIX;
-    if ((r[5] == 0 && is_xml) || !strcmp(v, xep0077__ns_xmlns))
-      return XEP0077_ERR_XML_NS_PREFIX;
+    if (!strcmp(v, xep0077__ns_xmlns)) return XEP0077_ERR_XML_NS_PREFIX;
     for (k = p->nns0; k < p->nns; k++)
       if (!strcmp(b + p->nsp[k], pf)) return XEP0077_ERR_XML_DUP_ATTR;
     if (p->nns >= XEP0077_XML_MAX_NS) return XEP0077_ERR_XML_NS_COUNT;
