@@ -1012,7 +1012,7 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
   p->depth = p->open++;
   p->top = p->mark;
   p->state = p->open == 1 ? XEP0077__S_STREAM : XEP0077__S_TEXT;
-  if (empty) p->f[XEP0077__F_EMPTY] = 1;
+  p->f[XEP0077__F_EMPTY] = (unsigned char)empty;
   return XEP0077_XML_START;
 }
 
@@ -1023,14 +1023,14 @@ static int xep0077__end_event(xep0077_xml *p)
   p->name = f->name;
   p->ns = f->ns;
   p->nattrs = 0;
-  p->depth = p->open - 1;
+  static const unsigned char next[3] = {XEP0077__S_AFTER, XEP0077__S_STREAM, XEP0077__S_TEXT};
+  int d = p->depth = p->open - 1;
   p->f[XEP0077__F_POP] = 1;
-  p->state = p->depth >= 2 ? XEP0077__S_TEXT
-           : p->depth == 1 ? XEP0077__S_STREAM : XEP0077__S_AFTER;
-  if (p->depth >= 2) return XEP0077_XML_END;
-  if (p->depth == 0) return XEP0077_XML_STREAM_END;
-  p->f[XEP0077__F_STANZA] = 0;
-  return XEP0077_XML_STANZA_END;
+  if (d > 2) d = 2;
+  if (d == 1) p->f[XEP0077__F_STANZA] = 0;
+  /* depth 0, 1, 2+: STREAM_END, STANZA_END, END */
+  p->state = next[d];
+  return XEP0077_XML_STREAM_END - d;
 }
 
 /* "&...;" without the delimiters: the code point, or -1. */
