@@ -213,7 +213,7 @@ typedef struct xep0077_xml_frame {
 typedef struct xep0077_xml {
   /* private */
   unsigned char f[9]; /* flags, one byte each: cheaper to test and set */
-  unsigned char brackets, refpos;
+  unsigned char brackets, refpos, lit;
   char quote, ref[11];
   const unsigned char *in, *in_end;
   char *buf;
@@ -850,11 +850,11 @@ XEP0077__COLD static size_t xep0077__utf8_put(char *o, unsigned long cp)
    matched without copying. buf[top, mark) is the token being built: a start
    tag, or text. A start tag that completes becomes the next frame. */
 enum {
-  XEP0077__S_DOC, XEP0077__S_BOM, XEP0077__S_STREAM, XEP0077__S_TEXT,
+  XEP0077__S_DOC, XEP0077__S_LIT, XEP0077__S_STREAM, XEP0077__S_TEXT,
   XEP0077__S_AFTER, XEP0077__S_LT, XEP0077__S_STAG_NAME, XEP0077__S_STAG,
   XEP0077__S_ANAME, XEP0077__S_AEQ, XEP0077__S_AQ, XEP0077__S_AVAL,
   XEP0077__S_AFTER_VAL, XEP0077__S_SLASH, XEP0077__S_ETAG, XEP0077__S_ETAG_WS,
-  XEP0077__S_REF, XEP0077__S_BANG, XEP0077__S_CDATA_OPEN, XEP0077__S_CDATA,
+  XEP0077__S_REF, XEP0077__S_BANG, XEP0077__S_CDATA,
   XEP0077__S_PI, XEP0077__S_XMLDECL
 };
 enum { /* indices of xep0077_xml.f */
@@ -868,6 +868,16 @@ enum { /* indices of xep0077_xml.f */
   XEP0077__F_ZERO,     /* leading zeros of a character reference skipped  */
   XEP0077__F_PIECE     /* a partial TEXT went out: its last piece is owed */
 };
+/* Fixed strings matched byte by byte (state LIT, position qpos): the rest
+   of a BOM, of "<![CDATA[" and of "<?xml"; then the next state, or the
+   error when a byte differs. */
+static const struct {
+  char s[7];
+  unsigned char next;
+  signed char err;
+} xep0077__lits[3] = {{"\xBB\xBF", XEP0077__S_DOC, XEP0077_ERR_XML_UTF8},
+                      {"CDATA[", XEP0077__S_CDATA, XEP0077_ERR_XML_SYNTAX},
+                      {"xml", XEP0077__S_PI, XEP0077_ERR_XML_PI}};
 /* Bytes kept free in the token area before a special character is handled:
    one UTF-8 character, two pending ']' of CDATA, and the NUL. */
 #define XEP0077__RESERVE 8
@@ -1097,8 +1107,8 @@ static int xep0077__xmldecl(const char *d)
   }
 }
 
-/* One byte of what follows "<?" at the very start: only "xml", white
-   space, then the declaration up to "?>". A PI is legal once per stream at
+/* One byte of what follows "<?xml" at the very start: white space, then
+   the declaration up to "?>". A PI is legal once per stream at
    most, so it gets a byte-at-a-time path of its own, away from the hot
    switch. Reads and updates p->mark. Returns the next state, or an error
    status (< 0). */
@@ -1106,10 +1116,8 @@ XEP0077__COLD static int xep0077__decl_byte(xep0077_xml *p, int st, unsigned c)
 {
   char *b = p->buf;
   size_t mark = p->mark;
-  if (st == XEP0077__S_PI) {
-    if (p->refpos < 3 && c == (unsigned char)"xml"[p->refpos]) { p->refpos++; return st; }
-    if (p->refpos != 3 || !XEP0077__IS(c, C_WS))
-      return p->refpos == 3 && c == '?' ? XEP0077_ERR_XML_XMLDECL : XEP0077_ERR_XML_PI;
+  if (st == XEP0077__S_PI) { /* "<?xml" came: white space must follow */
+    if (!XEP0077__IS(c, C_WS)) return c == '?' ? XEP0077_ERR_XML_XMLDECL : XEP0077_ERR_XML_PI;
     p->tok = p->mark = p->top;
     return XEP0077__S_XMLDECL;
   }
@@ -1277,21 +1285,15 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     case XEP0077__S_DOC:
       c = *s;
       if (c == 0xEF && p->f[XEP0077__F_DOCSTART] && p->refpos == 0) {
-        p->refpos = 1;
-        st = XEP0077__S_BOM;
+        p->refpos = 1; /* one BOM at most */
+        p->lit = 0;
         s++;
-        continue;
+        goto lit;
       }
       if (c == '<') { st = XEP0077__S_LT; s++; continue; }
       if (!XEP0077__IS(c, C_WS)) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
       p->f[XEP0077__F_DOCSTART] = 0;
       s++;
-      continue;
-
-    case XEP0077__S_BOM:
-      if (*s != (p->refpos == 1 ? 0xBB : 0xBF)) XEP0077__FAIL(XEP0077_ERR_XML_UTF8);
-      s++;
-      if (++p->refpos == 3) st = XEP0077__S_DOC;
       continue;
 
     case XEP0077__S_AFTER:
@@ -1304,10 +1306,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       if (c == '!') { s++; st = XEP0077__S_BANG; continue; }
       if (c == '?') {
         if (!p->f[XEP0077__F_DOCSTART]) XEP0077__FAIL(XEP0077_ERR_XML_PI);
-        p->refpos = 0;
+        p->lit = 2;
         s++;
-        st = XEP0077__S_PI;
-        continue;
+        goto lit;
       }
       p->f[XEP0077__F_DOCSTART] = 0;
       if (mark > p->top || p->f[XEP0077__F_PIECE]) {
@@ -1568,13 +1569,19 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       if (c == '-') XEP0077__FAIL(XEP0077_ERR_XML_COMMENT);
       if (c == 'D' || c == 'E' || c == 'A' || c == 'N') XEP0077__FAIL(XEP0077_ERR_XML_DOCTYPE);
       if (c != '[' || p->open < 2) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-      p->qpos = 1;
-      st = XEP0077__S_CDATA_OPEN;
+      p->lit = 1;
+    lit:
+      p->qpos = 0;
+      st = XEP0077__S_LIT;
       continue;
 
-    case XEP0077__S_CDATA_OPEN:
-      if (*s++ != (unsigned char)"[CDATA["[p->qpos]) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-      if (++p->qpos == 7) { st = XEP0077__S_CDATA; p->brackets = 0; }
+    case XEP0077__S_LIT:
+      if (*s++ != (unsigned char)xep0077__lits[p->lit].s[p->qpos])
+        XEP0077__FAIL(xep0077__lits[p->lit].err);
+      if (!xep0077__lits[p->lit].s[++p->qpos]) {
+        st = xep0077__lits[p->lit].next;
+        p->brackets = 0;
+      }
       continue;
 
     case XEP0077__S_PI:
@@ -1588,8 +1595,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       continue;
     }
 
-    default:
-      XEP0077_ASSERT(0);
+    default: /* never: st is always one of the above */
       XEP0077__FAIL(XEP0077_ERR_ARG);
     }
     break; /* a "break" inside the switch means: input exhausted */
