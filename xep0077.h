@@ -945,7 +945,7 @@ static const char *xep0077__ns_find(const xep0077_xml *p, const char *q, size_t 
   if (len == 3 && !memcmp(q, "xml", 3)) return xep0077__ns_xml;
   for (k = p->nns; k-- > 0;) {
     const char *pf = p->buf + p->nsp[k];
-    if (!strncmp(pf, q, len) && pf[len] == 0) return p->buf + p->nsu[k];
+    if ((!len || !strncmp(pf, q, len)) && !pf[len]) return p->buf + p->nsu[k];
   }
   return len ? NULL : "";
 }
@@ -957,7 +957,7 @@ XEP0077__COLD static int xep0077__attr_done(xep0077_xml *p)
 {
   char *b = p->buf, *r = b + p->nstart, *v = b + p->vstart;
   int k, maxa = p->max_attrs < XEP0077_XML_MAX_ATTRS ? p->max_attrs : XEP0077_XML_MAX_ATTRS;
-  if (!strncmp(r, "xmlns", 5) && (!r[5] || p->colon == 5)) {
+  if (r[0] == 'x' && !strncmp(r, "xmlns", 5) && (!r[5] || p->colon == 5)) {
     /* pf: the prefix declared, "" for the default namespace (a prefix is
        never empty and holds no second colon: the name rules saw to it) */
     const char *pf = r + 5 + (r[5] != 0);
