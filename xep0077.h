@@ -1220,30 +1220,32 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       /* brackets: in text, the ']' just written (to refuse "]]>");
          in CDATA, the ']' held back because they may close the section. */
       c = *s;
-      if (c == '<' && !cdata && !p->u8.need) {
-        s++;
+      if (!p->u8.need) { /* not inside a character */
+        if (c == '<' && !cdata) {
+          s++;
+          p->brackets = 0;
+          st = XEP0077__S_LT;
+          continue;
+        }
+        if (cap - mark <= XEP0077__RESERVE) goto text_piece;
+        if (c == ']') {
+          if (!cdata) { b[mark++] = ']'; p->brackets++; }
+          else if (p->brackets == 2) b[mark++] = ']'; /* the oldest held one */
+          else p->brackets++;
+          s++;
+          continue;
+        }
+        if (c == '>' && p->brackets >= 2) {
+          if (!cdata) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
+          st = XEP0077__S_TEXT; /* "]]>" closed the section */
+          p->brackets = 0;
+          s++;
+          continue;
+        }
+        if (cdata) /* held ']' were content after all */
+          while (p->brackets) { b[mark++] = ']'; p->brackets--; }
         p->brackets = 0;
-        st = XEP0077__S_LT;
-        continue;
       }
-      if (cap - mark <= XEP0077__RESERVE && !p->u8.need) goto text_piece;
-      if (c == ']' && !p->u8.need) {
-        if (!cdata) { b[mark++] = ']'; p->brackets++; }
-        else if (p->brackets == 2) b[mark++] = ']'; /* the oldest held one */
-        else p->brackets++;
-        s++;
-        continue;
-      }
-      if (c == '>' && !p->u8.need && p->brackets >= 2) {
-        if (!cdata) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-        st = XEP0077__S_TEXT; /* "]]>" closed the section */
-        p->brackets = 0;
-        s++;
-        continue;
-      }
-      if (cdata) /* held ']' were content after all */
-        while (p->brackets) { b[mark++] = ']'; p->brackets--; }
-      p->brackets = 0;
       if (c >= 0x80 || p->u8.need) {
         int rc = xep0077__utf8_step(&p->u8, c);
         if (rc) XEP0077__FAIL(rc);
