@@ -997,7 +997,7 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
   if (p->cap <= p->mark + XEP0077__RESERVE) return XEP0077_ERR_XML_BUFFER;
   colon = (int)p->qcolon;
   ns = xep0077__ns_find(p, q, (size_t)colon);
-  if (!ns || (colon == 5 && !memcmp(q, "xmlns", 5))) return XEP0077_ERR_XML_NS_PREFIX;
+  if (!ns) return XEP0077_ERR_XML_NS_PREFIX; /* "xmlns:" too: never declared */
   f = &p->frames[p->open];
   f->start = p->tok;
   f->name = q + colon + (colon > 0);
@@ -1556,8 +1556,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         }
         if (s >= e) goto exhausted;
       }
-      if (p->f[XEP0077__F_ZERO] && p->refpos == 1) p->ref[p->refpos++] = '0';
-      p->f[XEP0077__F_ZERO] = 0;
+      p->f[XEP0077__F_ZERO] = 0; /* "&#000;" is "#": refused like "&#0;" */
       cp = xep0077__ref(p->ref, p->refpos);
       if (cp < 0) XEP0077__FAIL(XEP0077_ERR_XML_ENTITY);
       mark += xep0077__utf8_put(b + mark, (unsigned long)cp);
