@@ -211,7 +211,7 @@ typedef struct xep0077_xml_frame {
    until the following next() call. Everything else is private (first: the
    hot loop's fields sit at offsets short instructions reach). */
 typedef struct xep0077_xml {
-  /* private */
+  /* private; restart zeroes f to ref and top to depth */
   unsigned char f[9]; /* flags, one byte each: cheaper to test and set */
   unsigned char brackets, refpos, lit;
   char quote, ref[11];
@@ -901,16 +901,12 @@ XEP0077DEF void xep0077_xml_init(xep0077_xml *p, void *buf, size_t size)
 XEP0077DEF void xep0077_xml_restart(xep0077_xml *p)
 {
   if (p->err) p->in = p->in_end; /* what follows an error is not trusted */
-  p->state = XEP0077__S_DOC;
-  memset(p->f, 0, sizeof p->f);
+  /* state DOC, no error, nothing open, no event (NULL pointers are 0 on
+     every target this library supports) */
+  memset(p->f, 0, (size_t)((char *)&p->in - (char *)p->f));
+  memset(&p->top, 0, (size_t)((char *)&p->depth - (char *)&p->top));
   p->f[XEP0077__F_DOCSTART] = 1;
-  p->err = p->open = p->nns = p->nraw = p->brackets = 0;
-  p->refpos = 0;
-  p->u8.need = 0;
-  p->top = p->tok = p->mark = 0;
   p->depth = -1;
-  p->name = p->ns = p->text = NULL;
-  p->nattrs = 0;
   p->attrs = p->attr;
 }
 
