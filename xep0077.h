@@ -1374,23 +1374,20 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       if (st == XEP0077__S_STAG_NAME) {
         p->qcolon = p->colon;
         p->qlen = (unsigned)(mark - 1 - p->tok);
-        if (XEP0077__IS(c, C_WS)) st = XEP0077__S_STAG;
-        else if (c == '/') st = XEP0077__S_SLASH;
-        else if (c == '>') goto stag_done;
-        else XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
+        st = XEP0077__S_STAG;
       } else {
-        if (XEP0077__IS(c, C_WS)) st = XEP0077__S_AEQ;
-        else if (c != '=') XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
 #ifndef XEP0077_SMALL
-        else if (s < e && (*s == '\'' || *s == '"')) { /* the usual a='v' */
+        if (c == '=' && s < e && (*s == '\'' || *s == '"')) { /* the usual a='v' */
           p->quote = (char)*s++;
           p->vstart = mark;
           st = XEP0077__S_AVAL;
           if (s < e) goto aval;
+          continue;
         }
 #endif
-        else st = XEP0077__S_AQ;
+        st = XEP0077__S_AEQ;
       }
+      s--; /* c again, in the state after the name: it judges c */
       continue;
 
     case XEP0077__S_STAG:
