@@ -1500,8 +1500,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     stag_done:
       p->mark = mark;
       ev = xep0077__stag_done(p, 0);
-    tag_out:
-      if (ev < 0) goto out;
+    tag_out: /* after an error, mark and state no longer matter */
       mark = p->mark;
       st = p->state;
       goto out;
