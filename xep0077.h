@@ -1007,8 +1007,12 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
     a->ns = a->ns ? xep0077__ns_find(p, a->ns, (size_t)(a->name - a->ns - 1)) : "";
     if (!a->ns) return XEP0077_ERR_XML_NS_PREFIX;
     for (j = 0; j < i; j++)
+#ifdef XEP0077_SMALL
+      if (!strcmp(p->attr[j].name, a->name) && !strcmp(p->attr[j].ns, a->ns))
+#else /* cheap tests first: speed bought with code */
       if (p->attr[j].name[0] == a->name[0] && !strcmp(p->attr[j].name, a->name) &&
           (p->attr[j].ns == a->ns || !strcmp(p->attr[j].ns, a->ns)))
+#endif
         return XEP0077_ERR_XML_DUP_ATTR;
   }
   p->name = f->name;
