@@ -1171,7 +1171,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
   mark = p->mark;
   st = p->state;
 
-#define XEP0077__FAIL(code) do { ev = (code); goto out; } while (0)
+/* ev holds the status negated until fail: small positive constants are
+   the shortest instructions. */
+#define XEP0077__FAIL(code) do { ev = -(code); goto fail; } while (0)
   while (s < e) {
     switch (st) {
     case XEP0077__S_TEXT:
@@ -1599,6 +1601,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
   }
 exhausted:
   if (s < p->in_end && ev == XEP0077_XML_NEED_MORE) ev = XEP0077_ERR_XML_STANZA_SIZE;
+  goto out;
+fail:
+  ev = -ev;
   goto out;
 
 emit_text:
