@@ -211,30 +211,30 @@ typedef struct xep0077_xml_frame {
    until the following next() call. Everything else is private (first: the
    hot loop's fields sit at offsets short instructions reach). */
 typedef struct xep0077_xml {
-  /* private; restart zeroes f to ref and top to depth */
+  /* private; restart zeroes u8 to ref and top to nattrs */
+  xep0077__utf8 u8;   /* first: &p->u8 is p */
   unsigned char f[9]; /* flags, one byte each: cheaper to test and set */
   unsigned char brackets, refpos, lit;
   char quote, ref[11];
-  const unsigned char *in, *in_end;
   char *buf;
   size_t cap, top, tok, mark, nstart, vstart, stanza_left;
   int state, err, open, nns, nns0, nraw;
-  xep0077__utf8 u8;
   unsigned qlen, qpos, colon, qcolon;
   /* event */
-  const char *name, *ns;        /* START / END / STANZA_END / STREAM_END */
-  const xep0077_xml_attribute *attrs;
-  int nattrs;
+  int depth;
   const char *text;             /* TEXT: NUL-terminated, may hold no NUL */
   size_t text_len;
   int text_partial;
-  int depth;
+  const char *name, *ns;        /* START / END / STANZA_END / STREAM_END */
+  const xep0077_xml_attribute *attrs;
+  int nattrs;
   /* limits, lowerable after init */
   size_t max_stanza, max_name;
   int max_depth, max_attrs;
   /* position: bytes consumed since init (for error messages) */
   unsigned long offset;
   /* private */
+  const unsigned char *in, *in_end;
   xep0077_xml_frame frames[XEP0077_XML_MAX_DEPTH];
   size_t nsp[XEP0077_XML_MAX_NS], nsu[XEP0077_XML_MAX_NS]; /* prefix, uri */
   xep0077_xml_attribute attr[XEP0077_XML_MAX_ATTRS];
@@ -903,8 +903,8 @@ XEP0077DEF void xep0077_xml_restart(xep0077_xml *p)
   if (p->err) p->in = p->in_end; /* what follows an error is not trusted */
   /* state DOC, no error, nothing open, no event (NULL pointers are 0 on
      every target this library supports) */
-  memset(p->f, 0, (size_t)((char *)&p->in - (char *)p->f));
-  memset(&p->top, 0, (size_t)((char *)&p->depth - (char *)&p->top));
+  memset(p, 0, (size_t)((char *)&p->buf - (char *)p));
+  memset(&p->top, 0, (size_t)((char *)(&p->nattrs + 1) - (char *)&p->top));
   p->f[XEP0077__F_DOCSTART] = 1;
   p->depth = -1;
   p->attrs = p->attr;
