@@ -1331,7 +1331,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         continue;
       }
       if (!XEP0077__IS(c, C_START) && c < 0x80) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-      p->tok = p->nstart = mark = p->top;
+      p->tok = p->nstart = mark; /* == top: no text is pending */
       p->nraw = 0;
       p->colon = 0;
       p->nns0 = p->nns;
