@@ -213,8 +213,8 @@ typedef struct xep0077_xml_frame {
 typedef struct xep0077_xml {
   /* private; restart zeroes u8 to ref and top to nattrs */
   xep0077__utf8 u8;   /* first: &p->u8 is p */
-  unsigned char f[9]; /* flags, one byte each: cheaper to test and set */
-  unsigned char brackets, refpos, lit;
+  unsigned char f[8]; /* flags, one byte each: cheaper to test and set */
+  unsigned char brackets, refpos, refst, lit; /* refst: the state a reference is in */
   char quote, ref[11];
   char *buf;
   size_t cap, top, tok, mark, nstart, vstart, stanza_left;
@@ -863,7 +863,6 @@ enum { /* indices of xep0077_xml.f */
   XEP0077__F_POP,      /* an END was reported: pop its frame next call    */
   XEP0077__F_CR,       /* last byte was CR: swallow a following LF        */
   XEP0077__F_STANZA,   /* inside a stanza: bytes count against the limit  */
-  XEP0077__F_REFATTR,  /* the entity reference is in an attribute value   */
   XEP0077__F_TEXTEV,   /* a TEXT was reported: drop its bytes next call   */
   XEP0077__F_ZERO,     /* leading zeros of a character reference skipped  */
   XEP0077__F_PIECE     /* a partial TEXT went out: its last piece is owed */
@@ -1253,7 +1252,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         if (rc) XEP0077__FAIL(rc);
         b[mark++] = (char)c;
       } else if (c == '&' && !cdata) {
-        p->f[XEP0077__F_REFATTR] = 0;
+        p->refst = XEP0077__S_TEXT;
         p->refpos = 0;
         st = XEP0077__S_REF;
       } else if (c == '\r') {
@@ -1483,7 +1482,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       } else if (c == '\'' || c == '"') {
         b[mark++] = (char)c;
       } else if (c == '&') {
-        p->f[XEP0077__F_REFATTR] = 1;
+        p->refst = XEP0077__S_AVAL;
         p->refpos = 0;
         st = XEP0077__S_REF;
       } else if (c == '<') {
@@ -1558,8 +1557,8 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       cp = xep0077__ref(p->ref, p->refpos);
       if (cp < 0) XEP0077__FAIL(XEP0077_ERR_XML_ENTITY);
       mark += xep0077__utf8_put(b + mark, (unsigned long)cp);
-      if (p->f[XEP0077__F_REFATTR]) st = XEP0077__S_AVAL;
-      else { st = XEP0077__S_TEXT; p->brackets = 0; }
+      st = p->refst;
+      p->brackets = 0; /* in text; nothing to an attribute value */
       continue;
     }
 
