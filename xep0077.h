@@ -1479,8 +1479,6 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 #ifndef XEP0077_SMALL
         if (s < e) goto stag;
 #endif
-      } else if (c == '\'' || c == '"') {
-        b[mark++] = (char)c;
       } else if (c == '&') {
         p->refst = XEP0077__S_AVAL;
         p->refpos = 0;
