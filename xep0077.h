@@ -1117,8 +1117,7 @@ XEP0077__COLD static int xep0077__decl_byte(xep0077_xml *p, int st, unsigned c)
   size_t mark = p->mark;
   if (st == XEP0077__S_PI) { /* "<?xml" came: white space must follow */
     if (!XEP0077__IS(c, C_WS)) return c == '?' ? XEP0077_ERR_XML_XMLDECL : XEP0077_ERR_XML_PI;
-    p->tok = p->mark = p->top;
-    return XEP0077__S_XMLDECL;
+    return XEP0077__S_XMLDECL; /* nothing written since restart: tok == mark == top == 0 */
   }
   if (c == '>' && mark > p->tok && b[mark - 1] == '?') {
     b[mark - 1] = 0;
