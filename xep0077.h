@@ -1117,16 +1117,17 @@ XEP0077__COLD static int xep0077__decl_byte(xep0077_xml *p, int st, unsigned c)
   size_t mark = p->mark;
   if (st == XEP0077__S_PI) { /* "<?xml" came: white space must follow */
     if (!XEP0077__IS(c, C_WS)) return c == '?' ? XEP0077_ERR_XML_XMLDECL : XEP0077_ERR_XML_PI;
-    return XEP0077__S_XMLDECL; /* nothing written since restart: tok == mark == top == 0 */
+    return XEP0077__S_XMLDECL;
   }
-  if (c == '>' && mark > p->tok && b[mark - 1] == '?') {
+  /* Nothing was written since restart: the declaration collects at b[0]. */
+  if (c == '>' && mark && b[mark - 1] == '?') {
     b[mark - 1] = 0;
-    if (!xep0077__xmldecl(b + p->tok)) return XEP0077_ERR_XML_XMLDECL;
-    p->mark = p->top;
+    if (!xep0077__xmldecl(b)) return XEP0077_ERR_XML_XMLDECL;
+    p->mark = 0;
     p->f[XEP0077__F_DOCSTART] = 0;
     return XEP0077__S_DOC;
   }
-  if (mark - p->tok >= 128 || c >= 0x80 || (c < 0x20 && !XEP0077__IS(c, C_WS)))
+  if (mark >= 128 || c >= 0x80 || (c < 0x20 && !XEP0077__IS(c, C_WS)))
     return XEP0077_ERR_XML_XMLDECL;
   if (p->cap - mark <= XEP0077__RESERVE) return XEP0077_ERR_XML_BUFFER;
   b[mark] = (char)c;
