@@ -925,10 +925,9 @@ XEP0077DEF size_t xep0077_xml_pending(const xep0077_xml *p)
 XEP0077DEF const char *xep0077_xml_attr(const xep0077_xml *p, const char *ns,
                                         const char *name)
 {
-  int i;
-  for (i = 0; i < p->nattrs; i++)
-    if (!strcmp(p->attrs[i].name, name) && !strcmp(p->attrs[i].ns, ns))
-      return p->attrs[i].value;
+  const xep0077_xml_attribute *a = p->attrs, *end = a + p->nattrs;
+  for (; a < end; a++)
+    if (!strcmp(a->name, name) && !strcmp(a->ns, ns)) return a->value;
   return NULL;
 }
 
