@@ -980,7 +980,8 @@ XEP0077__COLD static int xep0077__attr_done(xep0077_xml *p)
 static int xep0077__stag_done(xep0077_xml *p, int empty)
 {
   char *q = p->buf + p->tok;
-  int i, j, colon;
+  xep0077_xml_attribute *a, *o, *end = p->attr + p->nraw;
+  int colon;
   int maxd = p->max_depth < XEP0077_XML_MAX_DEPTH ? p->max_depth : XEP0077_XML_MAX_DEPTH;
   const char *ns;
   xep0077_xml_frame *f;
@@ -1000,16 +1001,15 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
   f->qlen = (unsigned short)p->qlen;
   /* Duplicates compare expanded names, which also catches two prefixes bound
      to one URI; the cost is bounded by max_attrs^2/2 short compares. */
-  for (i = 0; i < p->nraw; i++) {
-    xep0077_xml_attribute *a = &p->attr[i];
+  for (a = p->attr; a < end; a++) {
     a->ns = a->ns ? xep0077__ns_find(p, a->ns, (size_t)(a->name - a->ns - 1)) : "";
     if (!a->ns) return XEP0077_ERR_XML_NS_PREFIX;
-    for (j = 0; j < i; j++)
+    for (o = p->attr; o < a; o++)
 #ifdef XEP0077_SMALL
-      if (!strcmp(p->attr[j].name, a->name) && !strcmp(p->attr[j].ns, a->ns))
+      if (!strcmp(o->name, a->name) && !strcmp(o->ns, a->ns))
 #else /* cheap tests first: speed bought with code */
-      if (p->attr[j].name[0] == a->name[0] && !strcmp(p->attr[j].name, a->name) &&
-          (p->attr[j].ns == a->ns || !strcmp(p->attr[j].ns, a->ns)))
+      if (o->name[0] == a->name[0] && !strcmp(o->name, a->name) &&
+          (o->ns == a->ns || !strcmp(o->ns, a->ns)))
 #endif
         return XEP0077_ERR_XML_DUP_ATTR;
   }
