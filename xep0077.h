@@ -1633,17 +1633,13 @@ XEP0077DEF void xep0077_xmlw_init(xep0077_xmlw *w, char *buf, size_t size,
 /* Byte by byte: output is a few short stanzas, and this is the smallest. */
 static int xep0077__w_put(xep0077_xmlw *w, const char *s, size_t n)
 {
-  while (n && !w->err) {
-    if (w->len < w->cap) {
-      w->buf[w->len++] = *s++;
-      n--;
-    } else if (!w->flush || !w->cap) {
-      w->err = XEP0077_ERR_XMLW_FULL;
-    } else if (w->flush(w->user, w->buf, w->len) < 0) {
-      w->err = XEP0077_ERR_XMLW_FLUSH;
-    } else {
+  for (; n && !w->err; n--) {
+    if (w->len == w->cap) { /* full: hand it to the callback */
+      if (!w->flush || !w->cap) return w->err = XEP0077_ERR_XMLW_FULL;
+      if (w->flush(w->user, w->buf, w->len) < 0) return w->err = XEP0077_ERR_XMLW_FLUSH;
       w->len = 0;
     }
+    w->buf[w->len++] = *s++;
   }
   return w->err;
 }
