@@ -1044,14 +1044,14 @@ static int xep0077__end_event(xep0077_xml *p)
 /* "&...;" without the delimiters: the code point, or -1. */
 XEP0077__COLD static long xep0077__ref(const char *r, unsigned n)
 {
-  static const char *const names[5] = {"lt", "gt", "amp", "apos", "quot"};
+  static const char names[5][5] = {"lt", "gt", "amp", "apos", "quot"};
   static const char chars[5] = {'<', '>', '&', '\'', '"'};
   unsigned i = 1, base = 10;
   unsigned long v = 0;
   if (n == 0) return -1;
   if (r[0] != '#') {
-    for (i = 0; i < 5; i++)
-      if (strlen(names[i]) == n && !memcmp(r, names[i], n)) return chars[i];
+    for (i = 0; i < 5 && n < 5; i++)
+      if (!memcmp(r, names[i], n) && !names[i][n]) return chars[i];
     return -1;
   }
   if (n > 1 && r[1] == 'x') { base = 16; i = 2; }
