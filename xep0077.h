@@ -836,10 +836,10 @@ static int xep0077__utf8_step(xep0077__utf8 *u, unsigned c)
 /* Encode cp (a valid XML character) at o; returns its length. */
 XEP0077__COLD static size_t xep0077__utf8_put(char *o, unsigned long cp)
 {
+  static const unsigned char lead[5] = {0, 0, 0xC0, 0xE0, 0xF0}; /* by length */
   size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4, i;
-  if (n == 1) { o[0] = (char)cp; return 1; }
   for (i = n; --i > 0; cp >>= 6) o[i] = (char)(0x80 | (cp & 0x3F));
-  o[0] = (char)(((0xF00u >> n) & 0xF0) | cp); /* lead: n one bits, then the rest */
+  o[0] = (char)(lead[n] | cp);
   return n;
 }
 
