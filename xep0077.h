@@ -1228,10 +1228,10 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
           continue;
         }
         if (cap - mark <= XEP0077__RESERVE) goto text_piece;
-        if (c == ']') {
-          if (!cdata) { b[mark++] = ']'; p->brackets++; }
-          else if (p->brackets == 2) b[mark++] = ']'; /* the oldest held one */
-          else p->brackets++;
+        if (c == ']') { /* counted up to 2, all "]]>" needs (brackets is a byte) */
+          if (!cdata) b[mark++] = ']';
+          if (p->brackets < 2) p->brackets++;
+          else if (cdata) b[mark++] = ']'; /* the oldest held one */
           s++;
           continue;
         }
