@@ -1227,6 +1227,12 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
           st = XEP0077__S_LT;
           continue;
         }
+        if (cdata && p->brackets && !XEP0077__IS(c, C_CDATA)) {
+          /* a run's byte: a run writes the held ']' before it judges the
+             room, so they go now and c comes again */
+          while (p->brackets) { b[mark++] = ']'; p->brackets--; }
+          continue;
+        }
         if (cap - mark <= XEP0077__RESERVE) goto text_piece;
         if (c == ']') { /* counted up to 2, all "]]>" needs (brackets is a byte) */
           if (!cdata) b[mark++] = ']';
