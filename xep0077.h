@@ -1577,8 +1577,10 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       continue;
 
     case XEP0077__S_LIT:
-      if (*s++ != (unsigned char)xep0077__lits[p->lit].s[p->qpos])
+      if (*s++ != (unsigned char)xep0077__lits[p->lit].s[p->qpos]) {
+        s -= p->lit == 0; /* a bad BOM is reported at its byte, the others after */
         XEP0077__FAIL(xep0077__lits[p->lit].err);
+      }
       if (!xep0077__lits[p->lit].s[++p->qpos]) {
         st = xep0077__lits[p->lit].next;
         p->brackets = 0;
