@@ -1384,6 +1384,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       if (st == XEP0077__S_STAG_NAME) {
         p->qcolon = p->colon;
         p->qlen = (unsigned)(mark - 1 - p->tok);
+#ifndef XEP0077_SMALL
+        if (c == '>') goto stag_done; /* the usual <name>: no second look */
+#endif
         st = XEP0077__S_STAG;
       } else {
 #ifndef XEP0077_SMALL
