@@ -194,9 +194,9 @@ typedef struct xep0077_xml_attribute {
 } xep0077_xml_attribute;
 
 typedef struct xep0077__utf8 { /* a UTF-8 sequence in progress */
-  int need;                /* its length while open, 0 when none is       */
-  int len;                 /* bytes of it collected so far                */
-  unsigned char b[4];
+  unsigned long cp;        /* its bits so far                             */
+  int need;                /* continuation bytes still owed, 0: none open */
+  int len;                 /* continuation bytes in all                   */
 } xep0077__utf8;
 
 typedef struct xep0077_xml_frame {
@@ -208,29 +208,33 @@ typedef struct xep0077_xml_frame {
 
 /* The parser. Zero fields are never "valid": call xep0077_xml_init. Fields
    under "event" are what the caller reads after next(); they stay valid
-   until the following next() call. Everything else is private. */
+   until the following next() call. Everything else is private (first: the
+   hot loop's fields sit at offsets short instructions reach). */
 typedef struct xep0077_xml {
+  /* private; restart zeroes u8 to ref and top to nattrs */
+  xep0077__utf8 u8;   /* first: &p->u8 is p */
+  unsigned char f[8]; /* flags, one byte each: cheaper to test and set */
+  unsigned char brackets, refpos, refst, lit; /* refst: the state a reference is in */
+  char quote, ref[11];
+  char *buf;
+  size_t cap, top, tok, mark, nstart, vstart, stanza_left;
+  int state, err, open, nns, nns0, nraw;
+  unsigned qlen, qpos, colon, qcolon;
   /* event */
-  const char *name, *ns;        /* START / END / STANZA_END / STREAM_END */
-  const xep0077_xml_attribute *attrs;
-  int nattrs;
+  int depth;
   const char *text;             /* TEXT: NUL-terminated, may hold no NUL */
   size_t text_len;
   int text_partial;
-  int depth;
+  const char *name, *ns;        /* START / END / STANZA_END / STREAM_END */
+  const xep0077_xml_attribute *attrs;
+  int nattrs;
   /* limits, lowerable after init */
   size_t max_stanza, max_name;
   int max_depth, max_attrs;
   /* position: bytes consumed since init (for error messages) */
   unsigned long offset;
   /* private */
-  char *buf;
-  size_t cap, top, tok, mark, nstart, vstart, stanza_left;
   const unsigned char *in, *in_end;
-  int state, err, open, nns, nns0, nraw, flags, brackets;
-  xep0077__utf8 u8;
-  unsigned qlen, qpos, refpos, colon, qcolon;
-  char quote, ref[11];
   xep0077_xml_frame frames[XEP0077_XML_MAX_DEPTH];
   size_t nsp[XEP0077_XML_MAX_NS], nsu[XEP0077_XML_MAX_NS]; /* prefix, uri */
   xep0077_xml_attribute attr[XEP0077_XML_MAX_ATTRS];
@@ -782,10 +786,11 @@ static void xep0077__put_run(char *d, size_t dn, const unsigned char *r, size_t 
 #endif
 }
 
+#ifndef XEP0077_SMALL
 /* Length of the valid, complete sequence whose lead byte (>= 0x80) is at s,
    or 0: then utf8_step, byte by byte, decides (a sequence split across
    chunks, or an error it must report at the very byte). Lets the run loops
-   take non-ASCII text without leaving the run. */
+   take non-ASCII text without leaving the run: speed bought with code. */
 static int xep0077__utf8_seq(const unsigned char *s, const unsigned char *e)
 {
   unsigned c = s[0], k;
@@ -802,39 +807,41 @@ static int xep0077__utf8_seq(const unsigned char *s, const unsigned char *e)
   cp = cp << 6 | (s[3] & 0x3Fu); /* F0..F4: bit 3 of the lead is clear */
   return cp >= 0x10000 && cp <= 0x10FFFF ? 4 : 0;
 }
+#endif
 
 /* Feed one byte >= 0x80, or any byte while a sequence is open: the path
    for a character split across chunks, or a bad one whose error must point
    at the very byte. A bad lead or continuation byte fails at once; the
-   complete sequence is judged by utf8_seq, so both paths accept exactly the
-   same (RFC 3629 without the two non-characters XML excludes). Returns 0 or
-   a status. */
+   complete sequence is judged as a whole, so this accepts exactly what
+   utf8_seq does (RFC 3629 without the two non-characters XML excludes).
+   Returns 0 or a status. */
 static int xep0077__utf8_step(xep0077__utf8 *u, unsigned c)
 {
+  unsigned long cp;
   if (!u->need) {
     if (c < 0x80) return 0;
     if (c < 0xC2 || c > 0xF4) return XEP0077_ERR_XML_UTF8;
-    u->need = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    u->len = 0;
-  } else if ((c & 0xC0) != 0x80) {
-    return XEP0077_ERR_XML_UTF8;
+    u->len = u->need = c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+    u->cp = c & (0x3Fu >> u->need); /* the lead's payload bits */
+    return 0;
   }
-  u->b[u->len++] = (unsigned char)c;
-  if (u->len < u->need) return 0;
-  u->need = 0;
-  if (xep0077__utf8_seq(u->b, u->b + u->len)) return 0;
-  /* EF BF BE/BF is well formed, but U+FFFE and U+FFFF are not characters */
-  return u->b[0] == 0xEF && u->b[1] == 0xBF && u->b[2] >= 0xBE ? XEP0077_ERR_XML_CHAR
-                                                             : XEP0077_ERR_XML_UTF8;
+  if ((c & 0xC0) != 0x80) return XEP0077_ERR_XML_UTF8;
+  cp = u->cp = u->cp << 6 | (c & 0x3F);
+  if (--u->need) return 0;
+  /* Overlong (a 2-byte lead >= C2 never is), surrogate, past U+10FFFF. */
+  if (cp < 1ul << (5 * u->len + 1) || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+    return XEP0077_ERR_XML_UTF8;
+  /* U+FFFE and U+FFFF are well formed, but not characters */
+  return (cp | 1) == 0xFFFF ? XEP0077_ERR_XML_CHAR : 0;
 }
 
 /* Encode cp (a valid XML character) at o; returns its length. */
 XEP0077__COLD static size_t xep0077__utf8_put(char *o, unsigned long cp)
 {
+  static const unsigned char lead[5] = {0, 0, 0xC0, 0xE0, 0xF0}; /* by length */
   size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4, i;
-  if (n == 1) { o[0] = (char)cp; return 1; }
   for (i = n; --i > 0; cp >>= 6) o[i] = (char)(0x80 | (cp & 0x3F));
-  o[0] = (char)(((0xF00u >> n) & 0xF0) | cp); /* lead: n one bits, then the rest */
+  o[0] = (char)(lead[n] | cp);
   return n;
 }
 
@@ -845,24 +852,33 @@ XEP0077__COLD static size_t xep0077__utf8_put(char *o, unsigned long cp)
    matched without copying. buf[top, mark) is the token being built: a start
    tag, or text. A start tag that completes becomes the next frame. */
 enum {
-  XEP0077__S_DOC, XEP0077__S_BOM, XEP0077__S_STREAM, XEP0077__S_TEXT,
+  XEP0077__S_DOC, XEP0077__S_LIT, XEP0077__S_STREAM, XEP0077__S_TEXT,
   XEP0077__S_AFTER, XEP0077__S_LT, XEP0077__S_STAG_NAME, XEP0077__S_STAG,
   XEP0077__S_ANAME, XEP0077__S_AEQ, XEP0077__S_AQ, XEP0077__S_AVAL,
   XEP0077__S_AFTER_VAL, XEP0077__S_SLASH, XEP0077__S_ETAG, XEP0077__S_ETAG_WS,
-  XEP0077__S_REF, XEP0077__S_BANG, XEP0077__S_CDATA_OPEN, XEP0077__S_CDATA,
+  XEP0077__S_REF, XEP0077__S_BANG, XEP0077__S_CDATA,
   XEP0077__S_PI, XEP0077__S_XMLDECL
 };
-enum {
-  XEP0077__F_DOCSTART = 1, /* nothing but a BOM read: an XML declaration may come */
-  XEP0077__F_EMPTY = 2,    /* <a/> reported as START: its END is owed         */
-  XEP0077__F_POP = 4,      /* an END was reported: pop its frame next call    */
-  XEP0077__F_CR = 8,       /* last byte was CR: swallow a following LF        */
-  XEP0077__F_STANZA = 16,  /* inside a stanza: bytes count against the limit  */
-  XEP0077__F_REFATTR = 32, /* the entity reference is in an attribute value   */
-  XEP0077__F_TEXTEV = 64,  /* a TEXT was reported: drop its bytes next call   */
-  XEP0077__F_ZERO = 128,   /* leading zeros of a character reference skipped  */
-  XEP0077__F_PIECE = 256   /* a partial TEXT went out: its last piece is owed */
+enum { /* indices of xep0077_xml.f */
+  XEP0077__F_DOCSTART, /* nothing but a BOM read: an XML declaration may come */
+  XEP0077__F_EMPTY,    /* <a/> reported as START: its END is owed         */
+  XEP0077__F_POP,      /* an END was reported: pop its frame next call    */
+  XEP0077__F_CR,       /* last byte was CR: swallow a following LF        */
+  XEP0077__F_STANZA,   /* inside a stanza: bytes count against the limit  */
+  XEP0077__F_TEXTEV,   /* a TEXT was reported: drop its bytes next call   */
+  XEP0077__F_ZERO,     /* leading zeros of a character reference skipped  */
+  XEP0077__F_PIECE     /* a partial TEXT went out: its last piece is owed */
 };
+/* Fixed strings matched byte by byte (state LIT, position qpos): the rest
+   of a BOM, of "<![CDATA[" and of "<?xml"; then the next state, or the
+   error when a byte differs. */
+static const struct {
+  char s[7];
+  unsigned char next;
+  signed char err;
+} xep0077__lits[3] = {{"\xBB\xBF", XEP0077__S_DOC, XEP0077_ERR_XML_UTF8},
+                      {"CDATA[", XEP0077__S_CDATA, XEP0077_ERR_XML_SYNTAX},
+                      {"xml", XEP0077__S_PI, XEP0077_ERR_XML_PI}};
 /* Bytes kept free in the token area before a special character is handled:
    one UTF-8 character, two pending ']' of CDATA, and the NUL. */
 #define XEP0077__RESERVE 8
@@ -886,15 +902,12 @@ XEP0077DEF void xep0077_xml_init(xep0077_xml *p, void *buf, size_t size)
 XEP0077DEF void xep0077_xml_restart(xep0077_xml *p)
 {
   if (p->err) p->in = p->in_end; /* what follows an error is not trusted */
-  p->state = XEP0077__S_DOC;
-  p->flags = XEP0077__F_DOCSTART;
-  p->err = p->open = p->nns = p->nraw = p->brackets = 0;
-  p->refpos = 0;
-  p->u8.need = 0;
-  p->top = p->tok = p->mark = 0;
+  /* state DOC, no error, nothing open, no event (NULL pointers are 0 on
+     every target this library supports) */
+  memset(p, 0, (size_t)((char *)&p->buf - (char *)p));
+  memset(&p->top, 0, (size_t)((char *)(&p->nattrs + 1) - (char *)&p->top));
+  p->f[XEP0077__F_DOCSTART] = 1;
   p->depth = -1;
-  p->name = p->ns = p->text = NULL;
-  p->nattrs = 0;
   p->attrs = p->attr;
 }
 
@@ -914,10 +927,9 @@ XEP0077DEF size_t xep0077_xml_pending(const xep0077_xml *p)
 XEP0077DEF const char *xep0077_xml_attr(const xep0077_xml *p, const char *ns,
                                         const char *name)
 {
-  int i;
-  for (i = 0; i < p->nattrs; i++)
-    if (!strcmp(p->attrs[i].name, name) && !strcmp(p->attrs[i].ns, ns))
-      return p->attrs[i].value;
+  const xep0077_xml_attribute *a = p->attrs, *end = a + p->nattrs;
+  for (; a < end; a++)
+    if (!strcmp(a->name, name) && !strcmp(a->ns, ns)) return a->value;
   return NULL;
 }
 
@@ -926,29 +938,12 @@ XEP0077DEF const char *xep0077_xml_attr(const xep0077_xml *p, const char *ns,
 static const char *xep0077__ns_find(const xep0077_xml *p, const char *q, size_t len)
 {
   int k;
-  if (len == 0) {
-    for (k = p->nns; k-- > 0;)
-      if (!p->buf[p->nsp[k]]) return p->buf + p->nsu[k];
-    return "";
-  }
   if (len == 3 && !memcmp(q, "xml", 3)) return xep0077__ns_xml;
   for (k = p->nns; k-- > 0;) {
     const char *pf = p->buf + p->nsp[k];
-    if (!strncmp(pf, q, len) && pf[len] == 0) return p->buf + p->nsu[k];
+    if ((!len || !strncmp(pf, q, len)) && !pf[len]) return p->buf + p->nsu[k];
   }
-  return NULL;
-}
-
-/* A QName: at most one colon, neither first nor last, and the local part
-   starts like a name. Returns the colon's offset, 0 without one, -1 if bad. */
-static int xep0077__qname(const char *q)
-{
-  const char *c = strchr(q, ':');
-  if (!c) return 0;
-  if (c == q || strchr(c + 1, ':') || (!XEP0077__IS(c[1], C_START) &&
-      (unsigned char)c[1] < 0x80))
-    return -1;
-  return (int)(c - q);
+  return len ? NULL : "";
 }
 
 /* An attribute value closed: buf[nstart] holds "qname\0value\0". A namespace
@@ -958,14 +953,14 @@ XEP0077__COLD static int xep0077__attr_done(xep0077_xml *p)
 {
   char *b = p->buf, *r = b + p->nstart, *v = b + p->vstart;
   int k, maxa = p->max_attrs < XEP0077_XML_MAX_ATTRS ? p->max_attrs : XEP0077_XML_MAX_ATTRS;
-  if (r[0] == 'x' && !strncmp(r, "xmlns", 5) && (r[5] == 0 || r[5] == ':')) {
-    const char *pf = r + 5 + (r[5] == ':');
+  if (r[0] == 'x' && !strncmp(r, "xmlns", 5) && (!r[5] || p->colon == 5)) {
+    /* pf: the prefix declared, "" for the default namespace (a prefix is
+       never empty and holds no second colon: the name rules saw to it) */
+    const char *pf = r + 5 + (r[5] != 0);
     int is_xml = !strcmp(v, xep0077__ns_xml);
-    if (r[5] == ':' && (!*pf || strchr(pf, ':') || !*v || !strcmp(pf, "xmlns") ||
-        ((!strcmp(pf, "xml")) != is_xml)))
+    if (*pf ? !*v || !strcmp(pf, "xmlns") || (!strcmp(pf, "xml")) != is_xml : is_xml)
       return XEP0077_ERR_XML_NS_PREFIX;
-    if ((r[5] == 0 && is_xml) || !strcmp(v, xep0077__ns_xmlns))
-      return XEP0077_ERR_XML_NS_PREFIX;
+    if (!strcmp(v, xep0077__ns_xmlns)) return XEP0077_ERR_XML_NS_PREFIX;
     for (k = p->nns0; k < p->nns; k++)
       if (!strcmp(b + p->nsp[k], pf)) return XEP0077_ERR_XML_DUP_ATTR;
     if (p->nns >= XEP0077_XML_MAX_NS) return XEP0077_ERR_XML_NS_COUNT;
@@ -987,7 +982,8 @@ XEP0077__COLD static int xep0077__attr_done(xep0077_xml *p)
 static int xep0077__stag_done(xep0077_xml *p, int empty)
 {
   char *q = p->buf + p->tok;
-  int i, j, colon;
+  xep0077_xml_attribute *a, *o, *end = p->attr + p->nraw;
+  int colon;
   int maxd = p->max_depth < XEP0077_XML_MAX_DEPTH ? p->max_depth : XEP0077_XML_MAX_DEPTH;
   const char *ns;
   xep0077_xml_frame *f;
@@ -998,7 +994,7 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
   if (p->cap <= p->mark + XEP0077__RESERVE) return XEP0077_ERR_XML_BUFFER;
   colon = (int)p->qcolon;
   ns = xep0077__ns_find(p, q, (size_t)colon);
-  if (!ns || (colon == 5 && !memcmp(q, "xmlns", 5))) return XEP0077_ERR_XML_NS_PREFIX;
+  if (!ns) return XEP0077_ERR_XML_NS_PREFIX; /* "xmlns:" too: never declared */
   f = &p->frames[p->open];
   f->start = p->tok;
   f->name = q + colon + (colon > 0);
@@ -1007,13 +1003,16 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
   f->qlen = (unsigned short)p->qlen;
   /* Duplicates compare expanded names, which also catches two prefixes bound
      to one URI; the cost is bounded by max_attrs^2/2 short compares. */
-  for (i = 0; i < p->nraw; i++) {
-    xep0077_xml_attribute *a = &p->attr[i];
+  for (a = p->attr; a < end; a++) {
     a->ns = a->ns ? xep0077__ns_find(p, a->ns, (size_t)(a->name - a->ns - 1)) : "";
     if (!a->ns) return XEP0077_ERR_XML_NS_PREFIX;
-    for (j = 0; j < i; j++)
-      if (p->attr[j].name[0] == a->name[0] && !strcmp(p->attr[j].name, a->name) &&
-          (p->attr[j].ns == a->ns || !strcmp(p->attr[j].ns, a->ns)))
+    for (o = p->attr; o < a; o++)
+#ifdef XEP0077_SMALL
+      if (!strcmp(o->name, a->name) && !strcmp(o->ns, a->ns))
+#else /* cheap tests first: speed bought with code */
+      if (o->name[0] == a->name[0] && !strcmp(o->name, a->name) &&
+          (o->ns == a->ns || !strcmp(o->ns, a->ns)))
+#endif
         return XEP0077_ERR_XML_DUP_ATTR;
   }
   p->name = f->name;
@@ -1023,7 +1022,7 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
   p->depth = p->open++;
   p->top = p->mark;
   p->state = p->open == 1 ? XEP0077__S_STREAM : XEP0077__S_TEXT;
-  if (empty) p->flags |= XEP0077__F_EMPTY;
+  p->f[XEP0077__F_EMPTY] = (unsigned char)empty;
   return XEP0077_XML_START;
 }
 
@@ -1034,27 +1033,27 @@ static int xep0077__end_event(xep0077_xml *p)
   p->name = f->name;
   p->ns = f->ns;
   p->nattrs = 0;
-  p->depth = p->open - 1;
-  p->flags |= XEP0077__F_POP;
-  p->state = p->depth >= 2 ? XEP0077__S_TEXT
-           : p->depth == 1 ? XEP0077__S_STREAM : XEP0077__S_AFTER;
-  if (p->depth >= 2) return XEP0077_XML_END;
-  if (p->depth == 0) return XEP0077_XML_STREAM_END;
-  p->flags &= ~XEP0077__F_STANZA;
-  return XEP0077_XML_STANZA_END;
+  static const unsigned char next[3] = {XEP0077__S_AFTER, XEP0077__S_STREAM, XEP0077__S_TEXT};
+  int d = p->depth = p->open - 1;
+  p->f[XEP0077__F_POP] = 1;
+  if (d > 2) d = 2;
+  if (d == 1) p->f[XEP0077__F_STANZA] = 0;
+  /* depth 0, 1, 2+: STREAM_END, STANZA_END, END */
+  p->state = next[d];
+  return XEP0077_XML_STREAM_END - d;
 }
 
 /* "&...;" without the delimiters: the code point, or -1. */
 XEP0077__COLD static long xep0077__ref(const char *r, unsigned n)
 {
-  static const char *const names[5] = {"lt", "gt", "amp", "apos", "quot"};
+  static const char names[5][5] = {"lt", "gt", "amp", "apos", "quot"};
   static const char chars[5] = {'<', '>', '&', '\'', '"'};
   unsigned i = 1, base = 10;
   unsigned long v = 0;
   if (n == 0) return -1;
   if (r[0] != '#') {
-    for (i = 0; i < 5; i++)
-      if (strlen(names[i]) == n && !memcmp(r, names[i], n)) return chars[i];
+    for (i = 0; i < 5 && n < 5; i++)
+      if (!memcmp(r, names[i], n) && !names[i][n]) return chars[i];
     return -1;
   }
   if (n > 1 && r[1] == 'x') { base = 16; i = 2; }
@@ -1074,50 +1073,42 @@ XEP0077__COLD static long xep0077__ref(const char *r, unsigned n)
 }
 
 /* The pseudo-attributes of <?xml ...?>: version 1.0, then optionally an
-   encoding that must be UTF-8, then optionally standalone yes/no. */
+   encoding that must be UTF-8 (any case), then optionally standalone yes or
+   no; each is name, '=' and a quoted value, white space around the '='. */
 static int xep0077__xmldecl(const char *d)
 {
-  static const char *const names[3] = {"version", "encoding", "standalone"};
+  static const char *const pats[4] = {"version=1.0", "encoding=utf-8", "standalone=yes",
+                                      "standalone=no"};
   int k = 0, ws = 1;
   for (;;) {
-    const char *v;
-    size_t n, vl;
+    const char *t, *x;
     char q;
     while (XEP0077__IS(*d, C_WS)) { d++; ws = 1; }
-    if (!*d) return k > 0;
+    if (!*d) return k > 0; /* k > 0: the version came */
     if (!ws) return 0;
-    for (;; k++) {
-      if (k == 3) return 0;
-      n = strlen(names[k]);
-      if (!strncmp(d, names[k], n)) break;
+    for (;; k++) { /* the first pattern from k on that matches at d */
+      if (k == 4) return 0;
+      for (t = pats[k], x = d; *t != '=' && *x == *t; t++) x++;
+      if (*t != '=') goto next;
+      while (XEP0077__IS(*x, C_WS)) x++;
+      if (*x++ != '=') goto next;
+      while (XEP0077__IS(*x, C_WS)) x++;
+      q = *x++;
+      if (q != '\'' && q != '"') goto next;
+      for (t++; *t; t++)
+        if ((*x++ | (k == 1 ? 0x20 : 0)) != *t) goto next; /* k == 1: UTF-8 in any case */
+      if (*x++ == q) break;
+    next:
       if (k == 0) return 0;
     }
-    d += n;
-    while (XEP0077__IS(*d, C_WS)) d++;
-    if (*d++ != '=') return 0;
-    while (XEP0077__IS(*d, C_WS)) d++;
-    q = *d++;
-    if (q != '\'' && q != '"') return 0;
-    for (v = d; *d && *d != q; d++) {}
-    if (!*d) return 0;
-    vl = (size_t)(d++ - v);
-    if (k == 0 && !(vl == 3 && !memcmp(v, "1.0", 3))) return 0;
-    if (k == 1) {
-      static const char u[] = "utf-8";
-      size_t i;
-      if (vl != 5) return 0;
-      for (i = 0; i < 5; i++)
-        if ((v[i] | 0x20) != u[i]) return 0;
-    }
-    if (k == 2 && !(vl == 3 ? !memcmp(v, "yes", 3) : vl == 2 && !memcmp(v, "no", 2)))
-      return 0;
-    k++;
+    d = x;
+    k += 1 + (k == 2); /* "standalone=no" cannot follow "standalone=yes" */
     ws = 0;
   }
 }
 
-/* One byte of what follows "<?" at the very start: only "xml", white
-   space, then the declaration up to "?>". A PI is legal once per stream at
+/* One byte of what follows "<?xml" at the very start: white space, then
+   the declaration up to "?>". A PI is legal once per stream at
    most, so it gets a byte-at-a-time path of its own, away from the hot
    switch. Reads and updates p->mark. Returns the next state, or an error
    status (< 0). */
@@ -1125,21 +1116,19 @@ XEP0077__COLD static int xep0077__decl_byte(xep0077_xml *p, int st, unsigned c)
 {
   char *b = p->buf;
   size_t mark = p->mark;
-  if (st == XEP0077__S_PI) {
-    if (p->refpos < 3 && c == (unsigned char)"xml"[p->refpos]) { p->refpos++; return st; }
-    if (p->refpos != 3 || !XEP0077__IS(c, C_WS))
-      return p->refpos == 3 && c == '?' ? XEP0077_ERR_XML_XMLDECL : XEP0077_ERR_XML_PI;
-    p->tok = p->mark = p->top;
+  if (st == XEP0077__S_PI) { /* "<?xml" came: white space must follow */
+    if (!XEP0077__IS(c, C_WS)) return c == '?' ? XEP0077_ERR_XML_XMLDECL : XEP0077_ERR_XML_PI;
     return XEP0077__S_XMLDECL;
   }
-  if (c == '>' && mark > p->tok && b[mark - 1] == '?') {
+  /* Nothing was written since restart: the declaration collects at b[0]. */
+  if (c == '>' && mark && b[mark - 1] == '?') {
     b[mark - 1] = 0;
-    if (!xep0077__xmldecl(b + p->tok)) return XEP0077_ERR_XML_XMLDECL;
-    p->mark = p->top;
-    p->flags &= ~XEP0077__F_DOCSTART;
+    if (!xep0077__xmldecl(b)) return XEP0077_ERR_XML_XMLDECL;
+    p->mark = 0;
+    p->f[XEP0077__F_DOCSTART] = 0;
     return XEP0077__S_DOC;
   }
-  if (mark - p->tok >= 128 || c >= 0x80 || (c < 0x20 && !XEP0077__IS(c, C_WS)))
+  if (mark >= 128 || c >= 0x80 || (c < 0x20 && !XEP0077__IS(c, C_WS)))
     return XEP0077_ERR_XML_XMLDECL;
   if (p->cap - mark <= XEP0077__RESERVE) return XEP0077_ERR_XML_BUFFER;
   b[mark] = (char)c;
@@ -1157,65 +1146,58 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 
   if (p->err) return p->err;
   /* Release what the previous event handed out. */
-  if (p->flags & XEP0077__F_EMPTY) {
-    p->flags &= ~XEP0077__F_EMPTY;
+  if (p->f[XEP0077__F_EMPTY]) {
+    p->f[XEP0077__F_EMPTY] = 0;
     return xep0077__end_event(p);
   }
-  if (p->flags & XEP0077__F_POP) {
+  if (p->f[XEP0077__F_POP]) {
     xep0077_xml_frame *f = &p->frames[--p->open];
     p->top = p->mark = f->start;
     p->nns = f->nns;
-    p->flags &= ~XEP0077__F_POP;
+    p->f[XEP0077__F_POP] = 0;
   }
-  if (p->flags & XEP0077__F_TEXTEV) {
+  if (p->f[XEP0077__F_TEXTEV]) {
     p->mark = p->top;
-    p->flags &= ~XEP0077__F_TEXTEV;
+    p->f[XEP0077__F_TEXTEV] = 0;
   }
   if (cap <= p->top + XEP0077__RESERVE) return p->err = XEP0077_ERR_XML_BUFFER;
   s = s0 = p->in;
   e = p->in_end;
   cnt = NULL;
-  if (p->flags & XEP0077__F_STANZA) {
+  if (p->f[XEP0077__F_STANZA]) {
     cnt = s;
     if ((size_t)(e - s) > p->stanza_left) e = s + p->stanza_left;
   }
   mark = p->mark;
   st = p->state;
 
-#define XEP0077__FAIL(code) do { ev = (code); goto out; } while (0)
+/* ev holds the status negated until fail: small positive constants are
+   the shortest instructions. */
+#define XEP0077__FAIL(code) do { ev = -(code); goto fail; } while (0)
   while (s < e) {
     switch (st) {
     case XEP0077__S_TEXT:
     case XEP0077__S_CDATA: {
-#ifdef XEP0077_SMALL
       int cdata = st == XEP0077__S_CDATA;
-#else
-      int cdata = st == XEP0077__S_CDATA, k;
-#endif
-      size_t room;
+      if (p->f[XEP0077__F_CR]) {
+        p->f[XEP0077__F_CR] = 0;
+        if (*s == '\n') { s++; continue; }
+      }
+#ifndef XEP0077_SMALL /* runs: speed bought with code; the bytes below take any text */
       if (!p->u8.need) {
-        unsigned char stop = cdata ? XEP0077__C_CDATA : XEP0077__C_TEXT;
-        if (p->flags & XEP0077__F_CR) {
-          p->flags &= ~XEP0077__F_CR;
-          if (*s == '\n') { s++; continue; }
-        }
-#ifdef XEP0077_SMALL /* non-ASCII goes byte by byte, through utf8_step */
-        r = s;
-        s = xep0077__run(s, e, stop);
-#else
         /* A character whose lead byte fits before the reserve is taken
            whole, as the byte-by-byte path would; not while CDATA holds ']'
            back, since those are written ahead of it. */
-        room = cdata && p->brackets ? 0 : XEP0077__ROOM(cap, mark);
+        size_t room = cdata && p->brackets ? 0 : XEP0077__ROOM(cap, mark);
+        int k;
         for (r = s;;) {
-          s = xep0077__run(s, e, stop);
+          s = xep0077__run(s, e, cdata ? XEP0077__C_CDATA : XEP0077__C_TEXT);
           if (s < e && *s >= 0x80 && (size_t)(s - r) < room &&
               (k = xep0077__utf8_seq(s, e)) != 0)
             s += k;
           else
             break;
         }
-#endif
         if (s != r) {
           if (cdata) /* the ']' held back in case they closed the section */
             while (p->brackets) { b[mark++] = ']'; p->brackets--; }
@@ -1236,55 +1218,64 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
           if (s >= e) break;
         }
       }
+#endif
       /* brackets: in text, the ']' just written (to refuse "]]>");
          in CDATA, the ']' held back because they may close the section. */
       c = *s;
-      if (c == '<' && !cdata && !p->u8.need) {
-        s++;
+      if (!p->u8.need) { /* not inside a character */
+        if (c == '<' && !cdata) {
+          s++;
+          p->brackets = 0;
+          st = XEP0077__S_LT;
+          continue;
+        }
+        if (cdata && p->brackets && !XEP0077__IS(c, C_CDATA)) {
+          /* a run's byte: a run writes the held ']' before it judges the
+             room, so they go now and c comes again */
+          while (p->brackets) { b[mark++] = ']'; p->brackets--; }
+          continue;
+        }
+        if (cap - mark <= XEP0077__RESERVE) goto text_piece;
+        if (c == ']') { /* counted up to 2, all "]]>" needs (brackets is a byte) */
+          if (!cdata) b[mark++] = ']';
+          if (p->brackets < 2) p->brackets++;
+          else if (cdata) b[mark++] = ']'; /* the oldest held one */
+          s++;
+          continue;
+        }
+        if (c == '>' && p->brackets >= 2) {
+          if (!cdata) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
+          st = XEP0077__S_TEXT; /* "]]>" closed the section */
+          p->brackets = 0;
+          s++;
+          continue;
+        }
+        if (cdata) /* held ']' were content after all */
+          while (p->brackets) { b[mark++] = ']'; p->brackets--; }
         p->brackets = 0;
-        st = XEP0077__S_LT;
-        continue;
       }
-      if (cap - mark <= XEP0077__RESERVE && !p->u8.need) goto text_piece;
-      if (c == ']' && !p->u8.need) {
-        if (!cdata) { b[mark++] = ']'; p->brackets++; }
-        else if (p->brackets == 2) b[mark++] = ']'; /* the oldest held one */
-        else p->brackets++;
-        s++;
-        continue;
-      }
-      if (c == '>' && !p->u8.need && p->brackets >= 2) {
-        if (!cdata) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-        st = XEP0077__S_TEXT; /* "]]>" closed the section */
-        p->brackets = 0;
-        s++;
-        continue;
-      }
-      if (cdata) /* held ']' were content after all */
-        while (p->brackets) { b[mark++] = ']'; p->brackets--; }
-      p->brackets = 0;
       if (c >= 0x80 || p->u8.need) {
         int rc = xep0077__utf8_step(&p->u8, c);
         if (rc) XEP0077__FAIL(rc);
         b[mark++] = (char)c;
       } else if (c == '&' && !cdata) {
-        p->flags &= ~XEP0077__F_REFATTR;
+        p->refst = XEP0077__S_TEXT;
         p->refpos = 0;
         st = XEP0077__S_REF;
       } else if (c == '\r') {
         b[mark++] = '\n';
-        p->flags |= XEP0077__F_CR;
-      } else if (c == '>' || c == '&' || c == '<') { /* '&' '<' only reach here in CDATA */
-        b[mark++] = (char)c;
-      } else {
+        p->f[XEP0077__F_CR] = 1;
+      } else if (c < 0x20 && !XEP0077__IS(c, C_WS)) {
         XEP0077__FAIL(XEP0077_ERR_XML_CHAR);
+      } else {
+        b[mark++] = (char)c;
       }
       s++;
       continue;
     text_piece:
       if (mark == p->top) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
       p->text_partial = 1;
-      p->flags |= XEP0077__F_PIECE;
+      p->f[XEP0077__F_PIECE] = 1;
       ev = XEP0077_XML_TEXT;
       goto emit_text;
     }
@@ -1293,7 +1284,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       while (s < e && XEP0077__IS(*s, C_WS)) s++;
       if (s >= e) break;
       if (*s != '<') XEP0077__FAIL(XEP0077_ERR_XML_TEXT_LEVEL);
-      p->flags |= XEP0077__F_STANZA;
+      p->f[XEP0077__F_STANZA] = 1;
       p->stanza_left = p->max_stanza;
       cnt = s;
       if ((size_t)(e - s) > p->stanza_left) e = s + p->stanza_left;
@@ -1303,22 +1294,16 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 
     case XEP0077__S_DOC:
       c = *s;
-      if (c == 0xEF && (p->flags & XEP0077__F_DOCSTART) && p->refpos == 0) {
-        p->refpos = 1;
-        st = XEP0077__S_BOM;
+      if (c == 0xEF && p->f[XEP0077__F_DOCSTART] && p->refpos == 0) {
+        p->refpos = 1; /* one BOM at most */
+        p->lit = 0;
         s++;
-        continue;
+        goto lit;
       }
       if (c == '<') { st = XEP0077__S_LT; s++; continue; }
       if (!XEP0077__IS(c, C_WS)) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-      p->flags &= ~XEP0077__F_DOCSTART;
+      p->f[XEP0077__F_DOCSTART] = 0;
       s++;
-      continue;
-
-    case XEP0077__S_BOM:
-      if (*s != (p->refpos == 1 ? 0xBB : 0xBF)) XEP0077__FAIL(XEP0077_ERR_XML_UTF8);
-      s++;
-      if (++p->refpos == 3) st = XEP0077__S_DOC;
       continue;
 
     case XEP0077__S_AFTER:
@@ -1330,17 +1315,16 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       c = *s;
       if (c == '!') { s++; st = XEP0077__S_BANG; continue; }
       if (c == '?') {
-        if (!(p->flags & XEP0077__F_DOCSTART)) XEP0077__FAIL(XEP0077_ERR_XML_PI);
-        p->refpos = 0;
+        if (!p->f[XEP0077__F_DOCSTART]) XEP0077__FAIL(XEP0077_ERR_XML_PI);
+        p->lit = 2;
         s++;
-        st = XEP0077__S_PI;
-        continue;
+        goto lit;
       }
-      p->flags &= ~XEP0077__F_DOCSTART;
-      if (mark > p->top || (p->flags & XEP0077__F_PIECE)) {
+      p->f[XEP0077__F_DOCSTART] = 0;
+      if (mark > p->top || p->f[XEP0077__F_PIECE]) {
         /* Text before this tag: report it first. After a piece, even an
            empty last one, so text_partial=1 always means "more follows". */
-        p->flags &= ~XEP0077__F_PIECE;
+        p->f[XEP0077__F_PIECE] = 0;
         p->text_partial = 0;
         ev = XEP0077_XML_TEXT;
         goto emit_text;
@@ -1353,7 +1337,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         continue;
       }
       if (!XEP0077__IS(c, C_START) && c < 0x80) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-      p->tok = p->nstart = mark = p->top;
+      p->tok = p->nstart = mark; /* == top: no text is pending */
       p->nraw = 0;
       p->colon = 0;
       p->nns0 = p->nns;
@@ -1402,23 +1386,23 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       if (st == XEP0077__S_STAG_NAME) {
         p->qcolon = p->colon;
         p->qlen = (unsigned)(mark - 1 - p->tok);
-        if (XEP0077__IS(c, C_WS)) st = XEP0077__S_STAG;
-        else if (c == '/') st = XEP0077__S_SLASH;
-        else if (c == '>') goto stag_done;
-        else XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-      } else {
-        if (XEP0077__IS(c, C_WS)) st = XEP0077__S_AEQ;
-        else if (c != '=') XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
 #ifndef XEP0077_SMALL
-        else if (s < e && (*s == '\'' || *s == '"')) { /* the usual a='v' */
+        if (c == '>') goto stag_done; /* the usual <name>: no second look */
+#endif
+        st = XEP0077__S_STAG;
+      } else {
+#ifndef XEP0077_SMALL
+        if (c == '=' && s < e && (*s == '\'' || *s == '"')) { /* the usual a='v' */
           p->quote = (char)*s++;
           p->vstart = mark;
           st = XEP0077__S_AVAL;
           if (s < e) goto aval;
+          continue;
         }
 #endif
-        else st = XEP0077__S_AQ;
+        st = XEP0077__S_AEQ;
       }
+      s--; /* c again, in the state after the name: it judges c */
       continue;
 
     case XEP0077__S_STAG:
@@ -1464,21 +1448,16 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 #ifndef XEP0077_SMALL
     aval:
 #endif
+      if (p->f[XEP0077__F_CR]) {
+        p->f[XEP0077__F_CR] = 0;
+        if (*s == '\n') { s++; continue; }
+      }
+#ifndef XEP0077_SMALL /* runs: speed bought with code; the bytes below take any value */
       if (!p->u8.need) {
-#ifndef XEP0077_SMALL
-        size_t room = XEP0077__ROOM(cap, mark);
-        int k;
-#endif
-        if (p->flags & XEP0077__F_CR) {
-          p->flags &= ~XEP0077__F_CR;
-          if (*s == '\n') { s++; continue; }
-        }
-#ifdef XEP0077_SMALL /* non-ASCII goes byte by byte, through utf8_step */
-        r = s;
-        s = xep0077__run(s, e, XEP0077__C_ATTR);
-#else
         /* Whole characters, when every byte fits before the reserve: the
            byte-by-byte path checks the room before each of them. */
+        size_t room = XEP0077__ROOM(cap, mark);
+        int k;
         for (r = s;;) {
           s = xep0077__run(s, e, XEP0077__C_ATTR);
           if (s < e && *s >= 0x80 && (k = xep0077__utf8_seq(s, e)) != 0 &&
@@ -1487,15 +1466,15 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
           else
             break;
         }
-#endif
         n = (size_t)(s - r);
         if (n) {
-          if (n > XEP0077__ROOM(cap, mark)) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
+          if (n > room) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
           xep0077__put_run(b + mark, cap - mark, r, n, e);
           mark += n;
           if (s >= e) break;
         }
       }
+#endif
       if (cap - mark <= XEP0077__RESERVE) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
       c = *s++;
       if (c >= 0x80 || p->u8.need) {
@@ -1510,19 +1489,19 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 #ifndef XEP0077_SMALL
         if (s < e) goto stag;
 #endif
-      } else if (c == '\'' || c == '"') {
-        b[mark++] = (char)c;
       } else if (c == '&') {
-        p->flags |= XEP0077__F_REFATTR;
+        p->refst = XEP0077__S_AVAL;
         p->refpos = 0;
         st = XEP0077__S_REF;
       } else if (c == '<') {
         XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
       } else if (XEP0077__IS(c, C_WS)) { /* attribute-value normalisation */
         b[mark++] = ' ';
-        if (c == '\r') p->flags |= XEP0077__F_CR;
-      } else {
+        if (c == '\r') p->f[XEP0077__F_CR] = 1;
+      } else if (c < 0x20) {
         XEP0077__FAIL(XEP0077_ERR_XML_CHAR);
+      } else {
+        b[mark++] = (char)c;
       }
       continue;
 
@@ -1534,8 +1513,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     stag_done:
       p->mark = mark;
       ev = xep0077__stag_done(p, 0);
-    tag_out:
-      if (ev < 0) goto out;
+    tag_out: /* after an error, mark and state no longer matter */
       mark = p->mark;
       st = p->state;
       goto out;
@@ -1572,9 +1550,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       while ((c = *s++) != ';') {
         if (c == '0' && p->refpos && p->ref[0] == '#' &&
             (p->refpos == 1 || (p->refpos == 2 && p->ref[1] == 'x'))) {
-          p->flags |= XEP0077__F_ZERO; /* leading zeros: valid, and unbounded */
+          p->f[XEP0077__F_ZERO] = 1; /* leading zeros: valid, and unbounded */
         } else {
-          if (p->refpos == 1 && c == 'x' && p->ref[0] == '#' && (p->flags & XEP0077__F_ZERO))
+          if (p->refpos == 1 && c == 'x' && p->ref[0] == '#' && p->f[XEP0077__F_ZERO])
             XEP0077__FAIL(XEP0077_ERR_XML_ENTITY); /* "&#0x..." */
           if (p->refpos >= sizeof p->ref || c == ':' ||
               !(XEP0077__IS(c, C_NAME) || (c == '#' && p->refpos == 0)))
@@ -1583,13 +1561,12 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         }
         if (s >= e) goto exhausted;
       }
-      if ((p->flags & XEP0077__F_ZERO) && p->refpos == 1) p->ref[p->refpos++] = '0';
-      p->flags &= ~XEP0077__F_ZERO;
+      p->f[XEP0077__F_ZERO] = 0; /* "&#000;" is "#": refused like "&#0;" */
       cp = xep0077__ref(p->ref, p->refpos);
       if (cp < 0) XEP0077__FAIL(XEP0077_ERR_XML_ENTITY);
       mark += xep0077__utf8_put(b + mark, (unsigned long)cp);
-      if (p->flags & XEP0077__F_REFATTR) st = XEP0077__S_AVAL;
-      else { st = XEP0077__S_TEXT; p->brackets = 0; }
+      st = p->refst;
+      p->brackets = 0; /* in text; nothing to an attribute value */
       continue;
     }
 
@@ -1598,13 +1575,21 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       if (c == '-') XEP0077__FAIL(XEP0077_ERR_XML_COMMENT);
       if (c == 'D' || c == 'E' || c == 'A' || c == 'N') XEP0077__FAIL(XEP0077_ERR_XML_DOCTYPE);
       if (c != '[' || p->open < 2) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-      p->qpos = 1;
-      st = XEP0077__S_CDATA_OPEN;
+      p->lit = 1;
+    lit:
+      p->qpos = 0;
+      st = XEP0077__S_LIT;
       continue;
 
-    case XEP0077__S_CDATA_OPEN:
-      if (*s++ != (unsigned char)"[CDATA["[p->qpos]) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-      if (++p->qpos == 7) { st = XEP0077__S_CDATA; p->brackets = 0; }
+    case XEP0077__S_LIT:
+      if (*s++ != (unsigned char)xep0077__lits[p->lit].s[p->qpos]) {
+        s -= p->lit == 0; /* a bad BOM is reported at its byte, the others after */
+        XEP0077__FAIL(xep0077__lits[p->lit].err);
+      }
+      if (!xep0077__lits[p->lit].s[++p->qpos]) {
+        st = xep0077__lits[p->lit].next;
+        p->brackets = 0;
+      }
       continue;
 
     case XEP0077__S_PI:
@@ -1618,8 +1603,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       continue;
     }
 
-    default:
-      XEP0077_ASSERT(0);
+    default: /* never: st is always one of the above */
       XEP0077__FAIL(XEP0077_ERR_ARG);
     }
     break; /* a "break" inside the switch means: input exhausted */
@@ -1627,13 +1611,16 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 exhausted:
   if (s < p->in_end && ev == XEP0077_XML_NEED_MORE) ev = XEP0077_ERR_XML_STANZA_SIZE;
   goto out;
+fail:
+  ev = -ev;
+  goto out;
 
 emit_text:
   b[mark] = 0;
   p->text = b + p->top;
   p->text_len = mark - p->top;
   p->depth = p->open - 1;
-  p->flags |= XEP0077__F_TEXTEV;
+  p->f[XEP0077__F_TEXTEV] = 1;
 out:
 #undef XEP0077__FAIL
   if (cnt) p->stanza_left -= (size_t)(s - cnt);
@@ -1656,73 +1643,75 @@ XEP0077DEF void xep0077_xmlw_init(xep0077_xmlw *w, char *buf, size_t size,
   w->user = user;
 }
 
+/* Byte by byte: output is a few short stanzas, and this is the smallest. */
 static int xep0077__w_put(xep0077_xmlw *w, const char *s, size_t n)
 {
-  while (n && !w->err) {
-    size_t k = w->cap - w->len;
-    if (!k) {
-      if (!w->flush || !w->cap) w->err = XEP0077_ERR_XMLW_FULL;
-      else if (w->flush(w->user, w->buf, w->len) < 0) w->err = XEP0077_ERR_XMLW_FLUSH;
-      else w->len = 0;
-      continue;
+  for (; n && !w->err; n--) {
+    if (w->len == w->cap) { /* full: hand it to the callback */
+      if (!w->flush || !w->cap) return w->err = XEP0077_ERR_XMLW_FULL;
+      if (w->flush(w->user, w->buf, w->len) < 0) return w->err = XEP0077_ERR_XMLW_FLUSH;
+      w->len = 0;
     }
-    if (k > n) k = n;
-    memcpy(w->buf + w->len, s, k);
-    w->len += k;
-    s += k;
-    n -= k;
+    w->buf[w->len++] = *s++;
   }
   return w->err;
+}
+
+/* a, then b, then c: NUL-terminated. */
+XEP0077__COLD static int xep0077__w_put3(xep0077_xmlw *w, const char *a, const char *b,
+                                         const char *c)
+{
+  xep0077__w_put(w, a, strlen(a));
+  xep0077__w_put(w, b, strlen(b));
+  return xep0077__w_put(w, c, strlen(c));
 }
 
 /* User text must be valid UTF-8 without the characters XML forbids. */
 static int xep0077__w_valid(const char *s, size_t n)
 {
-  const unsigned char *u = (const unsigned char *)s, *e = u + n;
-  int k;
-  while (u < e) {
-    if (*u >= 0x80) {
-      if ((k = xep0077__utf8_seq(u, e)) == 0) return 0;
-      u += k;
-    } else {
-      if (*u < 0x20 && !XEP0077__IS(*u, C_WS)) return 0;
-      u++;
+  xep0077__utf8 u;
+  size_t i;
+  u.need = 0;
+  for (i = 0; i < n; i++) {
+    unsigned c = (unsigned char)s[i];
+    if ((c < 0x20 && !XEP0077__IS(c, C_WS)) || xep0077__utf8_step(&u, c)) return 0;
+  }
+  return !u.need;
+}
+
+/* An ASCII QName, what XMPP uses and all the writer accepts: at most one
+   colon, and the local part starts like a name. */
+static int xep0077__w_name(const char *q)
+{
+  int colon = 0;
+  if (!q || !XEP0077__IS(*q, C_START)) return 0;
+  for (; *q; q++) {
+    if (*q == ':') {
+      if (colon++ || !XEP0077__IS(q[1], C_START)) return 0;
+    } else if (!XEP0077__IS(*q, C_NAME)) { /* never a byte >= 0x80 */
+      return 0;
     }
   }
   return 1;
 }
 
-/* An ASCII QName: what XMPP uses, and all the writer accepts. */
-static int xep0077__w_name(const char *q)
-{
-  const char *c;
-  if (!q || !XEP0077__IS(*q, C_START)) return 0;
-  for (c = q; *c; c++)
-    if ((unsigned char)*c >= 0x80 || !(XEP0077__IS(*c, C_NAME) || *c == ':')) return 0;
-  return xep0077__qname(q) >= 0;
-}
-
-/* Escaped text or attribute value: runs without a special byte go out whole. */
+/* Escaped text or attribute value. */
 static int xep0077__w_escaped(xep0077_xmlw *w, const char *s, size_t n, int attr)
 {
+  /* The escape of special[k] is escapes[k]. */
+  static const char special[] = "&<>\"'\t\n\r";
+  static const char escapes[8][7] = {"&amp;", "&lt;", "&gt;", "&quot;",
+                                     "&apos;", "&#9;", "&#10;", "&#13;"};
   unsigned char stop = attr ? XEP0077__C_ATTR : XEP0077__C_TEXT;
-  size_t i = 0, j;
+  size_t i;
   if (w->err) return w->err;
   if (!xep0077__w_valid(s, n)) return w->err = XEP0077_ERR_XMLW_INPUT;
-  while (i < n) {
-    /* The escape of special[k] is the k-th ';'-ended entry of escapes. */
-    static const char special[] = "&<>\"'\t\n\r",
-                      escapes[] = "&amp;&lt;&gt;&quot;&apos;&#9;&#10;&#13;";
-    const char *esc = escapes, *k;
-    for (j = i; j < n && !(xep0077__cls[(unsigned char)s[j]] & stop); j++) {}
-    xep0077__w_put(w, s + i, j - i);
-    if (j == n) break;
-    i = j + 1;
+  for (i = 0; i < n; i++) {
     /* ']' in text and UTF-8 bytes go out as they are; the NUL test only
        keeps strchr off the terminator (w_valid has refused NUL already). */
-    if (!s[j] || !(k = strchr(special, s[j]))) { xep0077__w_put(w, s + j, 1); continue; }
-    for (; k > special; k--) esc = strchr(esc, ';') + 1;
-    xep0077__w_put(w, esc, (size_t)(strchr(esc, ';') - esc) + 1);
+    const char *k = (xep0077__cls[(unsigned char)s[i]] & stop) && s[i] ? strchr(special, s[i]) : NULL;
+    if (k) xep0077__w_put(w, escapes[k - special], strlen(escapes[k - special]));
+    else xep0077__w_put(w, s + i, 1);
   }
   return w->err;
 }
@@ -1742,8 +1731,7 @@ XEP0077DEF int xep0077_xmlw_start(xep0077_xmlw *w, const char *name)
   if (!xep0077__w_name(name)) return w->err = XEP0077_ERR_XMLW_INPUT;
   if (w->depth >= XEP0077_XML_MAX_DEPTH) return w->err = XEP0077_ERR_XMLW_STATE;
   xep0077__w_close_tag(w);
-  xep0077__w_put(w, "<", 1);
-  xep0077__w_put(w, name, strlen(name));
+  xep0077__w_put3(w, "<", name, "");
   w->names[w->depth++] = name;
   w->open = 1;
   return w->err;
@@ -1754,9 +1742,7 @@ XEP0077DEF int xep0077_xmlw_attr(xep0077_xmlw *w, const char *name, const char *
   if (w->err) return w->err;
   if (!w->open) return w->err = XEP0077_ERR_XMLW_STATE;
   if (!xep0077__w_name(name) || !value) return w->err = XEP0077_ERR_XMLW_INPUT;
-  xep0077__w_put(w, " ", 1);
-  xep0077__w_put(w, name, strlen(name));
-  xep0077__w_put(w, "='", 2);
+  xep0077__w_put3(w, " ", name, "='");
   xep0077__w_escaped(w, value, strlen(value), 1);
   return xep0077__w_put(w, "'", 1);
 }
@@ -1785,9 +1771,7 @@ XEP0077DEF int xep0077_xmlw_end(xep0077_xmlw *w)
     w->open = 0;
     return xep0077__w_put(w, "/>", 2);
   }
-  xep0077__w_put(w, "</", 2);
-  xep0077__w_put(w, name, strlen(name));
-  return xep0077__w_put(w, ">", 1);
+  return xep0077__w_put3(w, "</", name, ">");
 }
 
 XEP0077DEF int xep0077_xmlw_flush(xep0077_xmlw *w)
@@ -2759,7 +2743,7 @@ static int xep0077__secret_reply(const xep0077 *c)
 /* The parser's memory past what it still needs: text it already handed out. */
 static void xep0077__xml_scrub(xep0077_xml *p)
 {
-  size_t from = (p->flags & XEP0077__F_POP) ? p->frames[p->open - 1].start : p->mark;
+  size_t from = p->f[XEP0077__F_POP] ? p->frames[p->open - 1].start : p->mark;
   xep0077__wipe(p->buf + from, p->cap - from);
 }
 

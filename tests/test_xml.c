@@ -1068,6 +1068,16 @@ static void test_limits(void)
   check(p.max_stanza == XEP0077_XML_MAX_STANZA, "max_stanza %lu",
         (unsigned long)p.max_stanza);
 
+  /* "]]>" after any number of ']' (the parser counts them in a byte) */
+  for (i = 255; i <= 258; i++) {
+    sb_clear(&d); sb_puts(&d, HDR "<message><body>"); repeat(&d, "]", i);
+    sb_puts(&d, ">x</body></message>");
+    expect_status("]]> after many ]", d.p, d.n, 4096, NULL, E(SYNTAX), 0);
+    sb_clear(&d); sb_puts(&d, HDR "<message><body><![CDATA["); repeat(&d, "]", i);
+    sb_puts(&d, "></body></message>"); /* the section ends at the last ']]>' */
+    expect_status("]]> after many ] in CDATA", d.p, d.n, 4096, NULL, 0, 0);
+  }
+
   /* depth: root + 15 nested open = 16 elements pass, a 17th fails */
   sb_clear(&d); sb_puts(&d, HDR); repeat(&d, "<a>", XEP0077_XML_MAX_DEPTH - 1);
   repeat(&d, "</a>", XEP0077_XML_MAX_DEPTH - 1);
