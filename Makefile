@@ -2,7 +2,8 @@
 #
 #   make test    every check: compiles, unit tests, sanitizers, valgrind,
 #                C++, expat differential, short fuzz runs (tests/run.sh)
-#   make fuzz    the three fuzzers (parser, writer, whole client) for FUZZ_SECONDS each; FUZZ_MERGE=1 merges new
+#   make fuzz    the three fuzzers (parser, writer, whole client), and parser and client again built
+#                with XEP0077_SMALL, for FUZZ_SECONDS each; FUZZ_MERGE=1 merges new
 #                coverage into the committed corpus fuzz/corpus/
 #   make demo    a throwaway prosody on 127.0.0.1, then examples/xmpp-register
 #                through the whole account lifecycle (examples/demo.sh)
@@ -32,7 +33,8 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=al
 
 export CC CXX CLANG CFLAGS FUZZ_SMOKE
 
-.PHONY: test demo size examples fuzz fuzz-parser fuzz-writer fuzz-client bench clean
+.PHONY: test demo size examples fuzz fuzz-parser fuzz-writer fuzz-client fuzz-parser-small \
+  fuzz-client-small bench clean
 
 test:
 	@bash tests/run.sh
@@ -59,7 +61,7 @@ $(B)/game_loop: examples/game_loop.c xep0077.h
 	@mkdir -p $(B)
 	$(CC) $(EXFLAGS) $(CFLAGS) $< -o $@ $(MBEDLIBS)
 
-fuzz: fuzz-parser fuzz-writer fuzz-client
+fuzz: fuzz-parser fuzz-writer fuzz-client fuzz-parser-small fuzz-client-small
 
 # New inputs land in build/corpus/NAME, crashes in build/crashes/.
 fuzz-parser fuzz-writer fuzz-client: fuzz-%: $(B)/fuzz_%
@@ -70,9 +72,23 @@ ifeq ($(FUZZ_MERGE),1)
 	$< -merge=1 fuzz/corpus/$* $(B)/corpus/$*
 endif
 
+# The same targets built with XEP0077_SMALL: the byte-by-byte paths a
+# firmware build (-Os) runs instead of the -O2 speed paths. Same corpus.
+fuzz-parser-small fuzz-client-small: fuzz-%-small: $(B)/fuzz_%_small
+	@mkdir -p $(B)/corpus/$* $(B)/crashes
+	$< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	  -artifact_prefix=$(B)/crashes/$*-small- $(B)/corpus/$* fuzz/corpus/$*
+ifeq ($(FUZZ_MERGE),1)
+	$< -merge=1 fuzz/corpus/$* $(B)/corpus/$*
+endif
+
 $(B)/fuzz_%: fuzz/fuzz_%.c fuzz/xmlcheck.h xep0077.h
 	@mkdir -p $(B)
 	$(CLANG) $(FUZZ_FLAGS) $(CFLAGS) -I. $< -o $@ $(MBEDLIBS)
+
+$(B)/fuzz_%_small: fuzz/fuzz_%.c fuzz/xmlcheck.h xep0077.h
+	@mkdir -p $(B)
+	$(CLANG) $(FUZZ_FLAGS) -DXEP0077_SMALL $(CFLAGS) -I. $< -o $@ $(MBEDLIBS)
 
 bench: $(B)/bench_parse
 	$(B)/bench_parse

@@ -109,17 +109,19 @@ run() {
 # fuzz NAME : build fuzz/fuzz_NAME.c and run it FUZZ_SMOKE seconds on the
 # committed corpus; new inputs go to a scratch directory under build/.
 fuzz() {
-  local name=$1 bin="$OUT/fuzz_$1" log="$OUT/fuzz_$1.log"
-  local scratch="$OUT/corpus_$1"
-  header "fuzz_$name, ${FUZZ_SMOKE}s on fuzz/corpus/$name"
-  build "fuzz_$name" "$CLANG" -g -O1 $FUZZ $CFLAGS -I. "fuzz/fuzz_$name.c" -o "$bin" \
+  local name=$1 variant=${2:-} flags=""
+  local tag=$name${variant:+_$variant}
+  local bin="$OUT/fuzz_$tag" log="$OUT/fuzz_$tag.log" scratch="$OUT/corpus_$tag"
+  [ "$variant" = small ] && flags="-DXEP0077_SMALL" # the firmware (-Os) code paths
+  header "fuzz_$tag, ${FUZZ_SMOKE}s on fuzz/corpus/$name"
+  build "fuzz_$tag" "$CLANG" -g -O1 $FUZZ $flags $CFLAGS -I. "fuzz/fuzz_$name.c" -o "$bin" \
     -lmbedtls -lmbedx509 -lmbedcrypto ||
     return
   rm -rf "$scratch"
   mkdir -p "$scratch"
   echo "\$ $bin -max_total_time=$FUZZ_SMOKE $scratch fuzz/corpus/$name"
   if "$bin" -max_total_time="$FUZZ_SMOKE" -timeout=10 -rss_limit_mb=2048 \
-      -print_final_stats=1 -artifact_prefix="$OUT/crash-$name-" \
+      -print_final_stats=1 -artifact_prefix="$OUT/crash-$tag-" \
       "$scratch" "fuzz/corpus/$name" >"$log" 2>&1 </dev/null; then
     grep -E '^(Done|stat::number_of_executed_units)' "$log"
     pass
@@ -127,7 +129,7 @@ fuzz() {
     # what failed, where, and the input: not the whole sanitizer report
     grep -E 'check failed|differ|wrote|writer |ERROR:|(READ|WRITE) of size|^ +#[0-4] |SUMMARY|Test unit written' \
       "$log" | head -n 30
-    fail "fuzz_$name (crash input: $OUT/crash-$name-*)"
+    fail "fuzz_$tag (crash input: $OUT/crash-$tag-*)"
   fi
 }
 
@@ -298,8 +300,10 @@ header "code budget: whole library <= 12288 bytes .text, Cortex-M4 -Os -mthumb"
 if sh tests/budget.sh -m; then pass; else fail "code budget"; fi
 
 fuzz parser
+fuzz parser small
 fuzz writer
 fuzz client
+fuzz client small
 
 echo
 echo "$passed passed, $failed failed"
