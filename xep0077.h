@@ -1176,15 +1176,42 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 #define XEP0077__FAIL(code) do { ev = -(code); goto fail; } while (0)
   while (s < e) {
     switch (st) {
+    /* Text, CDATA and attribute values share the byte path: characters,
+       references, CR and the forbidden controls are judged alike. */
     case XEP0077__S_TEXT:
-    case XEP0077__S_CDATA: {
-      int cdata = st == XEP0077__S_CDATA;
+    case XEP0077__S_CDATA:
+    case XEP0077__S_AVAL:
+#ifndef XEP0077_SMALL
+    aval:
+#endif
+    {
+      int cdata = st == XEP0077__S_CDATA, attr = st == XEP0077__S_AVAL;
       if (p->f[XEP0077__F_CR]) {
         p->f[XEP0077__F_CR] = 0;
         if (*s == '\n') { s++; continue; }
       }
 #ifndef XEP0077_SMALL /* runs: speed bought with code; the bytes below take any text */
-      if (!p->u8.need) {
+      if (attr && !p->u8.need) {
+        /* Whole characters, when every byte fits before the reserve: the
+           byte-by-byte path checks the room before each of them. */
+        size_t room = XEP0077__ROOM(cap, mark);
+        int k;
+        for (r = s;;) {
+          s = xep0077__run(s, e, XEP0077__C_ATTR);
+          if (s < e && *s >= 0x80 && (k = xep0077__utf8_seq(s, e)) != 0 &&
+              (size_t)(s - r) + (size_t)k <= room)
+            s += k;
+          else
+            break;
+        }
+        n = (size_t)(s - r);
+        if (n) {
+          if (n > room) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
+          xep0077__put_run(b + mark, cap - mark, r, n, e);
+          mark += n;
+          if (s >= e) break;
+        }
+      } else if (!p->u8.need) {
         /* A character whose lead byte fits before the reserve is taken
            whole, as the byte-by-byte path would; not while CDATA holds ']'
            back, since those are written ahead of it. */
@@ -1222,7 +1249,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       /* brackets: in text, the ']' just written (to refuse "]]>");
          in CDATA, the ']' held back because they may close the section. */
       c = *s;
-      if (!p->u8.need) { /* not inside a character */
+      if (attr) {
+        if (cap - mark <= XEP0077__RESERVE) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
+      } else if (!p->u8.need) { /* not inside a character */
         if (c == '<' && !cdata) {
           s++;
           p->brackets = 0;
@@ -1254,24 +1283,41 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
           while (p->brackets) { b[mark++] = ']'; p->brackets--; }
         p->brackets = 0;
       }
+      s++;
       if (c >= 0x80 || p->u8.need) {
-        int rc = xep0077__utf8_step(&p->u8, c);
-        if (rc) XEP0077__FAIL(rc);
-        b[mark++] = (char)c;
+        if ((ev = -xep0077__utf8_step(&p->u8, c)) != 0) goto bad_char;
       } else if (c == '&' && !cdata) {
-        p->refst = XEP0077__S_TEXT;
+        p->refst = (unsigned char)st;
         p->refpos = 0;
         st = XEP0077__S_REF;
-      } else if (c == '\r') {
-        b[mark++] = '\n';
-        p->f[XEP0077__F_CR] = 1;
-      } else if (c < 0x20 && !XEP0077__IS(c, C_WS)) {
-        XEP0077__FAIL(XEP0077_ERR_XML_CHAR);
-      } else {
-        b[mark++] = (char)c;
+        continue;
+      } else if (attr && c == (unsigned char)p->quote) {
+        int rc;
+        b[mark++] = 0;
+        if ((rc = xep0077__attr_done(p)) != 0) XEP0077__FAIL(rc);
+        st = XEP0077__S_AFTER_VAL;
+#ifndef XEP0077_SMALL
+        if (s < e) goto stag;
+#endif
+        continue;
+      } else if (attr && c == '<') {
+        XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
+      } else if (c < 0x20) {
+        if (!XEP0077__IS(c, C_WS)) {
+          ev = -XEP0077_ERR_XML_CHAR;
+          goto bad_char;
+        }
+        if (c == '\r') { /* CR LF and a lone CR read as LF */
+          p->f[XEP0077__F_CR] = 1;
+          c = '\n';
+        }
+        if (attr) c = ' '; /* attribute-value normalisation */
       }
-      s++;
+      b[mark++] = (char)c;
       continue;
+    bad_char: /* text reports it at the byte, a value after it */
+      s -= !attr;
+      goto fail;
     text_piece:
       if (mark == p->top) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
       p->text_partial = 1;
@@ -1443,67 +1489,6 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         continue;
       }
       XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-
-    case XEP0077__S_AVAL:
-#ifndef XEP0077_SMALL
-    aval:
-#endif
-      if (p->f[XEP0077__F_CR]) {
-        p->f[XEP0077__F_CR] = 0;
-        if (*s == '\n') { s++; continue; }
-      }
-#ifndef XEP0077_SMALL /* runs: speed bought with code; the bytes below take any value */
-      if (!p->u8.need) {
-        /* Whole characters, when every byte fits before the reserve: the
-           byte-by-byte path checks the room before each of them. */
-        size_t room = XEP0077__ROOM(cap, mark);
-        int k;
-        for (r = s;;) {
-          s = xep0077__run(s, e, XEP0077__C_ATTR);
-          if (s < e && *s >= 0x80 && (k = xep0077__utf8_seq(s, e)) != 0 &&
-              (size_t)(s - r) + (size_t)k <= room)
-            s += k;
-          else
-            break;
-        }
-        n = (size_t)(s - r);
-        if (n) {
-          if (n > room) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
-          xep0077__put_run(b + mark, cap - mark, r, n, e);
-          mark += n;
-          if (s >= e) break;
-        }
-      }
-#endif
-      if (cap - mark <= XEP0077__RESERVE) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
-      c = *s++;
-      if (c >= 0x80 || p->u8.need) {
-        int rc = xep0077__utf8_step(&p->u8, c);
-        if (rc) XEP0077__FAIL(rc);
-        b[mark++] = (char)c;
-      } else if (c == (unsigned char)p->quote) {
-        int rc;
-        b[mark++] = 0;
-        if ((rc = xep0077__attr_done(p)) != 0) XEP0077__FAIL(rc);
-        st = XEP0077__S_AFTER_VAL;
-#ifndef XEP0077_SMALL
-        if (s < e) goto stag;
-#endif
-      } else if (c == '&') {
-        p->refst = XEP0077__S_AVAL;
-        p->refpos = 0;
-        st = XEP0077__S_REF;
-      } else if (c == '<') {
-        XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-      } else if (XEP0077__IS(c, C_WS)) { /* attribute-value normalisation */
-        b[mark++] = ' ';
-        if (c == '\r') p->f[XEP0077__F_CR] = 1;
-      } else if (c < 0x20) {
-        XEP0077__FAIL(XEP0077_ERR_XML_CHAR);
-      } else {
-        b[mark++] = (char)c;
-      }
-      continue;
 
     case XEP0077__S_SLASH:
       if (*s++ != '>') XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
