@@ -1748,15 +1748,17 @@ XEP0077DEF int xep0077_xmlw_text(xep0077_xmlw *w, const char *text)
 
 XEP0077DEF int xep0077_xmlw_end(xep0077_xmlw *w)
 {
-  const char *name;
+  const char *name, *head;
   if (w->err) return w->err;
   if (!w->depth) return w->err = XEP0077_ERR_XMLW_STATE;
   name = w->names[--w->depth];
-  if (w->open) {
+  head = "</";
+  if (w->open) { /* no content: "/>" */
     w->open = 0;
-    return xep0077__w_put(w, "/>", 2);
+    head = "/";
+    name = "";
   }
-  return xep0077__w_put3(w, "</", name, ">");
+  return xep0077__w_put3(w, head, name, ">");
 }
 
 XEP0077DEF int xep0077_xmlw_flush(xep0077_xmlw *w)
