@@ -1533,11 +1533,12 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       long cp;
       /* The whole reference in one round when the chunk holds it. */
       while ((c = *s++) != ';') {
-        if (c == '0' && p->refpos && p->ref[0] == '#' &&
+        if (c == '0' && p->ref[0] == '#' &&
             (p->refpos == 1 || (p->refpos == 2 && p->ref[1] == 'x'))) {
-          p->f[XEP0077__F_ZERO] = 1; /* leading zeros: valid, and unbounded */
+          p->f[XEP0077__F_ZERO] = 1; /* leading zeros: valid, and unbounded;
+                                        only "#" or "#x" are stored then */
         } else {
-          if (p->refpos == 1 && c == 'x' && p->ref[0] == '#' && p->f[XEP0077__F_ZERO])
+          if (p->refpos == 1 && c == 'x' && p->f[XEP0077__F_ZERO])
             XEP0077__FAIL(XEP0077_ERR_XML_ENTITY); /* "&#0x..." */
           if (p->refpos >= sizeof p->ref || c == ':' ||
               !(XEP0077__IS(c, C_NAME) || (c == '#' && p->refpos == 0)))
