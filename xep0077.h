@@ -1050,8 +1050,7 @@ XEP0077__COLD static long xep0077__ref(const char *r, unsigned n)
   static const char chars[5] = {'<', '>', '&', '\'', '"'};
   unsigned i = 1, base = 10;
   unsigned long v = 0;
-  if (n == 0) return -1;
-  if (r[0] != '#') {
+  if (r[0] != '#') { /* n == 0 matches no name */
     for (i = 0; i < 5 && n < 5; i++)
       if (!memcmp(r, names[i], n) && !names[i][n]) return chars[i];
     return -1;
