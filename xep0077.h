@@ -1044,7 +1044,7 @@ static int xep0077__end_event(xep0077_xml *p)
 }
 
 /* "&...;" without the delimiters: the code point, or -1. */
-XEP0077__COLD static long xep0077__ref(const char *r, unsigned n)
+static long xep0077__ref(const char *r, unsigned n)
 {
   static const char names[5][5] = {"lt", "gt", "amp", "apos", "quot"};
   static const char chars[5] = {'<', '>', '&', '\'', '"'};
