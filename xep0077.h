@@ -1479,8 +1479,10 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 
     case XEP0077__S_AEQ:
     case XEP0077__S_AQ:
+    case XEP0077__S_ETAG_WS: /* white space, then '=', a quote or '>' */
       c = *s++;
       if (XEP0077__IS(c, C_WS)) continue;
+      if (st == XEP0077__S_ETAG_WS && c == '>') goto etag_done;
       if (st == XEP0077__S_AEQ && c == '=') { st = XEP0077__S_AQ; continue; }
       if (st == XEP0077__S_AQ && (c == '\'' || c == '"')) {
         p->quote = (char)c;
@@ -1519,10 +1521,6 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       }
       XEP0077__FAIL(XEP0077_ERR_XML_MISMATCH);
     }
-    case XEP0077__S_ETAG_WS:
-      c = *s++;
-      if (XEP0077__IS(c, C_WS)) continue;
-      if (c != '>') XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
     etag_done:
       p->mark = mark;
       ev = xep0077__end_event(p);
