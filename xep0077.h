@@ -1074,31 +1074,32 @@ static long xep0077__ref(const char *r, unsigned n)
 
 /* The pseudo-attributes of <?xml ...?>: version 1.0, then optionally an
    encoding that must be UTF-8 (any case), then optionally standalone yes or
-   no; each is name, '=' and a quoted value, white space around the '='. */
+   no; each is name, '=' and a quoted value, white space around the '='.
+   In the patterns, ' ' stands for optional white space and '\'' for
+   either quote (the closing one the same as the opening one). */
 static int xep0077__xmldecl(const char *d)
 {
-  static const char *const pats[4] = {"version=1.0", "encoding=utf-8", "standalone=yes",
-                                      "standalone=no"};
+  static const char *const pats[4] = {"version = '1.0'", "encoding = 'utf-8'",
+                                      "standalone = 'yes'", "standalone = 'no'"};
   int k = 0, ws = 1;
   for (;;) {
     const char *t, *x;
-    char q;
     while (XEP0077__IS(*d, C_WS)) { d++; ws = 1; }
     if (!*d) return k > 0; /* k > 0: the version came */
     if (!ws) return 0;
     for (;; k++) { /* the first pattern from k on that matches at d */
+      char q = 0;
       if (k == 4) return 0;
-      for (t = pats[k], x = d; *t != '=' && *x == *t; t++) x++;
-      if (*t != '=') goto next;
-      while (XEP0077__IS(*x, C_WS)) x++;
-      if (*x++ != '=') goto next;
-      while (XEP0077__IS(*x, C_WS)) x++;
-      q = *x++;
-      if (q != '\'' && q != '"') goto next;
-      for (t++; *t; t++)
-        if ((*x++ | (k == 1 ? 0x20 : 0)) != *t) goto next; /* k == 1: UTF-8 in any case */
-      if (*x++ == q) break;
-    next:
+      for (t = pats[k], x = d; *t; t++) {
+        if (*t == ' ') {
+          while (XEP0077__IS(*x, C_WS)) x++;
+        } else if (*t == '\'') {
+          if (q ? *x++ != q : (q = *x++) != '\'' && q != '"') break;
+        } else if ((*x++ | (k == 1 && q ? 0x20 : 0)) != *t) { /* UTF-8 in any case */
+          break;
+        }
+      }
+      if (!*t) break;
       if (k == 0) return 0;
     }
     d = x;
