@@ -934,12 +934,11 @@ XEP0077DEF const char *xep0077_xml_attr(const xep0077_xml *p, const char *ns,
 }
 
 /* The URI bound to the prefix q[0, len), or NULL if none is. The empty
-   prefix is the default namespace, "" when undeclared. q is the qualified
-   name: a prefix is followed by its colon, and "xml:" starts no other. */
+   prefix is the default namespace, "" when undeclared. */
 static const char *xep0077__ns_find(const xep0077_xml *p, const char *q, size_t len)
 {
   int k;
-  if (!strncmp(q, "xml:", 4)) return xep0077__ns_xml;
+  if (len == 3 && !memcmp(q, "xml", 3)) return xep0077__ns_xml;
   for (k = p->nns; k-- > 0;) {
     const char *pf = p->buf + p->nsp[k];
     if ((!len || !strncmp(pf, q, len)) && !pf[len]) return p->buf + p->nsu[k];
