@@ -1211,6 +1211,10 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
           mark += n;
           if (s >= e) break;
         }
+        if (*s == (unsigned char)p->quote && cap - mark > XEP0077__RESERVE) {
+          s++; /* the usual end of a value: straight to it */
+          goto aval_end;
+        }
       } else if (!p->u8.need) {
         /* A character whose lead byte fits before the reserve is taken
            whole, as the byte-by-byte path would; not while CDATA holds ']'
@@ -1293,6 +1297,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         continue;
       } else if (attr && c == (unsigned char)p->quote) {
         int rc;
+#ifndef XEP0077_SMALL
+      aval_end:
+#endif
         b[mark++] = 0;
         if ((rc = xep0077__attr_done(p)) != 0) XEP0077__FAIL(rc);
         st = XEP0077__S_AFTER_VAL;
