@@ -984,11 +984,10 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
   char *q = p->buf + p->tok;
   xep0077_xml_attribute *a, *o, *end = p->attr + p->nraw;
   int colon;
-  int maxd = p->max_depth < XEP0077_XML_MAX_DEPTH ? p->max_depth : XEP0077_XML_MAX_DEPTH;
   const char *ns;
   xep0077_xml_frame *f;
 
-  if (p->open >= maxd) return XEP0077_ERR_XML_DEPTH;
+  if (p->open >= p->max_depth || p->open >= XEP0077_XML_MAX_DEPTH) return XEP0077_ERR_XML_DEPTH;
   /* Room for content after the tag, as next() requires: the same answer
      for <a/> and <a></a>. */
   if (p->cap <= p->mark + XEP0077__RESERVE) return XEP0077_ERR_XML_BUFFER;
