@@ -821,7 +821,7 @@ static int xep0077__utf8_step(xep0077__utf8 *u, unsigned c)
   if (!u->need) {
     if (c < 0x80) return 0;
     if (c < 0xC2 || c > 0xF4) return XEP0077_ERR_XML_UTF8;
-    u->len = u->need = c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+    u->len = u->need = 1 + (c >= 0xE0) + (c >= 0xF0);
     u->cp = c & (0x3Fu >> u->need); /* the lead's payload bits */
     return 0;
   }
