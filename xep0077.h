@@ -821,7 +821,7 @@ static int xep0077__utf8_step(xep0077__utf8 *u, unsigned c)
   if (!u->need) {
     if (c < 0x80) return 0;
     if (c < 0xC2 || c > 0xF4) return XEP0077_ERR_XML_UTF8;
-    u->len = u->need = c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+    u->len = u->need = 1 + (c >= 0xE0) + (c >= 0xF0);
     u->cp = c & (0x3Fu >> u->need); /* the lead's payload bits */
     return 0;
   }
@@ -984,11 +984,10 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
   char *q = p->buf + p->tok;
   xep0077_xml_attribute *a, *o, *end = p->attr + p->nraw;
   int colon;
-  int maxd = p->max_depth < XEP0077_XML_MAX_DEPTH ? p->max_depth : XEP0077_XML_MAX_DEPTH;
   const char *ns;
   xep0077_xml_frame *f;
 
-  if (p->open >= maxd) return XEP0077_ERR_XML_DEPTH;
+  if (p->open >= p->max_depth || p->open >= XEP0077_XML_MAX_DEPTH) return XEP0077_ERR_XML_DEPTH;
   /* Room for content after the tag, as next() requires: the same answer
      for <a/> and <a></a>. */
   if (p->cap <= p->mark + XEP0077__RESERVE) return XEP0077_ERR_XML_BUFFER;
@@ -1044,14 +1043,13 @@ static int xep0077__end_event(xep0077_xml *p)
 }
 
 /* "&...;" without the delimiters: the code point, or -1. */
-XEP0077__COLD static long xep0077__ref(const char *r, unsigned n)
+static long xep0077__ref(const char *r, unsigned n)
 {
   static const char names[5][5] = {"lt", "gt", "amp", "apos", "quot"};
   static const char chars[5] = {'<', '>', '&', '\'', '"'};
   unsigned i = 1, base = 10;
   unsigned long v = 0;
-  if (n == 0) return -1;
-  if (r[0] != '#') {
+  if (r[0] != '#') { /* n == 0 matches no name */
     for (i = 0; i < 5 && n < 5; i++)
       if (!memcmp(r, names[i], n) && !names[i][n]) return chars[i];
     return -1;
@@ -1074,31 +1072,32 @@ XEP0077__COLD static long xep0077__ref(const char *r, unsigned n)
 
 /* The pseudo-attributes of <?xml ...?>: version 1.0, then optionally an
    encoding that must be UTF-8 (any case), then optionally standalone yes or
-   no; each is name, '=' and a quoted value, white space around the '='. */
+   no; each is name, '=' and a quoted value, white space around the '='.
+   In the patterns, ' ' stands for optional white space and '\'' for
+   either quote (the closing one the same as the opening one). */
 static int xep0077__xmldecl(const char *d)
 {
-  static const char *const pats[4] = {"version=1.0", "encoding=utf-8", "standalone=yes",
-                                      "standalone=no"};
+  static const char *const pats[4] = {"version = '1.0'", "encoding = 'utf-8'",
+                                      "standalone = 'yes'", "standalone = 'no'"};
   int k = 0, ws = 1;
   for (;;) {
     const char *t, *x;
-    char q;
     while (XEP0077__IS(*d, C_WS)) { d++; ws = 1; }
     if (!*d) return k > 0; /* k > 0: the version came */
     if (!ws) return 0;
     for (;; k++) { /* the first pattern from k on that matches at d */
+      char q = 0;
       if (k == 4) return 0;
-      for (t = pats[k], x = d; *t != '=' && *x == *t; t++) x++;
-      if (*t != '=') goto next;
-      while (XEP0077__IS(*x, C_WS)) x++;
-      if (*x++ != '=') goto next;
-      while (XEP0077__IS(*x, C_WS)) x++;
-      q = *x++;
-      if (q != '\'' && q != '"') goto next;
-      for (t++; *t; t++)
-        if ((*x++ | (k == 1 ? 0x20 : 0)) != *t) goto next; /* k == 1: UTF-8 in any case */
-      if (*x++ == q) break;
-    next:
+      for (t = pats[k], x = d; *t; t++) {
+        if (*t == ' ') {
+          while (XEP0077__IS(*x, C_WS)) x++;
+        } else if (*t == '\'') {
+          if (q ? *x++ != q : (q = *x++) != '\'' && q != '"') break;
+        } else if ((*x++ | (k == 1 && q ? 0x20 : 0)) != *t) { /* UTF-8 in any case */
+          break;
+        }
+      }
+      if (!*t) break;
       if (k == 0) return 0;
     }
     d = x;
@@ -1176,15 +1175,46 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 #define XEP0077__FAIL(code) do { ev = -(code); goto fail; } while (0)
   while (s < e) {
     switch (st) {
+    /* Text, CDATA and attribute values share the byte path: characters,
+       references, CR and the forbidden controls are judged alike. */
     case XEP0077__S_TEXT:
-    case XEP0077__S_CDATA: {
-      int cdata = st == XEP0077__S_CDATA;
+    case XEP0077__S_CDATA:
+    case XEP0077__S_AVAL:
+#ifndef XEP0077_SMALL
+    aval:
+#endif
+    {
+      int cdata = st == XEP0077__S_CDATA, attr = st == XEP0077__S_AVAL;
       if (p->f[XEP0077__F_CR]) {
         p->f[XEP0077__F_CR] = 0;
         if (*s == '\n') { s++; continue; }
       }
 #ifndef XEP0077_SMALL /* runs: speed bought with code; the bytes below take any text */
-      if (!p->u8.need) {
+      if (attr && !p->u8.need) {
+        /* Whole characters, when every byte fits before the reserve: the
+           byte-by-byte path checks the room before each of them. */
+        size_t room = XEP0077__ROOM(cap, mark);
+        int k;
+        for (r = s;;) {
+          s = xep0077__run(s, e, XEP0077__C_ATTR);
+          if (s < e && *s >= 0x80 && (k = xep0077__utf8_seq(s, e)) != 0 &&
+              (size_t)(s - r) + (size_t)k <= room)
+            s += k;
+          else
+            break;
+        }
+        n = (size_t)(s - r);
+        if (n) {
+          if (n > room) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
+          xep0077__put_run(b + mark, cap - mark, r, n, e);
+          mark += n;
+          if (s >= e) break;
+        }
+        if (*s == (unsigned char)p->quote && cap - mark > XEP0077__RESERVE) {
+          s++; /* the usual end of a value: straight to it */
+          goto aval_end;
+        }
+      } else if (!p->u8.need) {
         /* A character whose lead byte fits before the reserve is taken
            whole, as the byte-by-byte path would; not while CDATA holds ']'
            back, since those are written ahead of it. */
@@ -1222,7 +1252,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       /* brackets: in text, the ']' just written (to refuse "]]>");
          in CDATA, the ']' held back because they may close the section. */
       c = *s;
-      if (!p->u8.need) { /* not inside a character */
+      if (attr) {
+        if (cap - mark <= XEP0077__RESERVE) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
+      } else if (!p->u8.need) { /* not inside a character */
         if (c == '<' && !cdata) {
           s++;
           p->brackets = 0;
@@ -1254,24 +1286,44 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
           while (p->brackets) { b[mark++] = ']'; p->brackets--; }
         p->brackets = 0;
       }
+      s++;
       if (c >= 0x80 || p->u8.need) {
-        int rc = xep0077__utf8_step(&p->u8, c);
-        if (rc) XEP0077__FAIL(rc);
-        b[mark++] = (char)c;
+        if ((ev = -xep0077__utf8_step(&p->u8, c)) != 0) goto bad_char;
       } else if (c == '&' && !cdata) {
-        p->refst = XEP0077__S_TEXT;
+        p->refst = (unsigned char)st;
         p->refpos = 0;
         st = XEP0077__S_REF;
-      } else if (c == '\r') {
-        b[mark++] = '\n';
-        p->f[XEP0077__F_CR] = 1;
-      } else if (c < 0x20 && !XEP0077__IS(c, C_WS)) {
-        XEP0077__FAIL(XEP0077_ERR_XML_CHAR);
-      } else {
-        b[mark++] = (char)c;
+        continue;
+      } else if (attr && c == (unsigned char)p->quote) {
+        int rc;
+#ifndef XEP0077_SMALL
+      aval_end:
+#endif
+        b[mark++] = 0;
+        if ((rc = xep0077__attr_done(p)) != 0) XEP0077__FAIL(rc);
+        st = XEP0077__S_AFTER_VAL;
+#ifndef XEP0077_SMALL
+        if (s < e) goto stag;
+#endif
+        continue;
+      } else if (attr && c == '<') {
+        XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
+      } else if (c < 0x20) {
+        if (!XEP0077__IS(c, C_WS)) {
+          ev = -XEP0077_ERR_XML_CHAR;
+          goto bad_char;
+        }
+        if (c == '\r') { /* CR LF and a lone CR read as LF */
+          p->f[XEP0077__F_CR] = 1;
+          c = '\n';
+        }
+        if (attr) c = ' '; /* attribute-value normalisation */
       }
-      s++;
+      b[mark++] = (char)c;
       continue;
+    bad_char: /* text reports it at the byte, a value after it */
+      s -= !attr;
+      goto fail;
     text_piece:
       if (mark == p->top) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
       p->text_partial = 1;
@@ -1433,8 +1485,10 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 
     case XEP0077__S_AEQ:
     case XEP0077__S_AQ:
+    case XEP0077__S_ETAG_WS: /* white space, then '=', a quote or '>' */
       c = *s++;
       if (XEP0077__IS(c, C_WS)) continue;
+      if (st == XEP0077__S_ETAG_WS && c == '>') goto etag_done;
       if (st == XEP0077__S_AEQ && c == '=') { st = XEP0077__S_AQ; continue; }
       if (st == XEP0077__S_AQ && (c == '\'' || c == '"')) {
         p->quote = (char)c;
@@ -1443,67 +1497,6 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         continue;
       }
       XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-
-    case XEP0077__S_AVAL:
-#ifndef XEP0077_SMALL
-    aval:
-#endif
-      if (p->f[XEP0077__F_CR]) {
-        p->f[XEP0077__F_CR] = 0;
-        if (*s == '\n') { s++; continue; }
-      }
-#ifndef XEP0077_SMALL /* runs: speed bought with code; the bytes below take any value */
-      if (!p->u8.need) {
-        /* Whole characters, when every byte fits before the reserve: the
-           byte-by-byte path checks the room before each of them. */
-        size_t room = XEP0077__ROOM(cap, mark);
-        int k;
-        for (r = s;;) {
-          s = xep0077__run(s, e, XEP0077__C_ATTR);
-          if (s < e && *s >= 0x80 && (k = xep0077__utf8_seq(s, e)) != 0 &&
-              (size_t)(s - r) + (size_t)k <= room)
-            s += k;
-          else
-            break;
-        }
-        n = (size_t)(s - r);
-        if (n) {
-          if (n > room) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
-          xep0077__put_run(b + mark, cap - mark, r, n, e);
-          mark += n;
-          if (s >= e) break;
-        }
-      }
-#endif
-      if (cap - mark <= XEP0077__RESERVE) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
-      c = *s++;
-      if (c >= 0x80 || p->u8.need) {
-        int rc = xep0077__utf8_step(&p->u8, c);
-        if (rc) XEP0077__FAIL(rc);
-        b[mark++] = (char)c;
-      } else if (c == (unsigned char)p->quote) {
-        int rc;
-        b[mark++] = 0;
-        if ((rc = xep0077__attr_done(p)) != 0) XEP0077__FAIL(rc);
-        st = XEP0077__S_AFTER_VAL;
-#ifndef XEP0077_SMALL
-        if (s < e) goto stag;
-#endif
-      } else if (c == '&') {
-        p->refst = XEP0077__S_AVAL;
-        p->refpos = 0;
-        st = XEP0077__S_REF;
-      } else if (c == '<') {
-        XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-      } else if (XEP0077__IS(c, C_WS)) { /* attribute-value normalisation */
-        b[mark++] = ' ';
-        if (c == '\r') p->f[XEP0077__F_CR] = 1;
-      } else if (c < 0x20) {
-        XEP0077__FAIL(XEP0077_ERR_XML_CHAR);
-      } else {
-        b[mark++] = (char)c;
-      }
-      continue;
 
     case XEP0077__S_SLASH:
       if (*s++ != '>') XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
@@ -1534,10 +1527,6 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       }
       XEP0077__FAIL(XEP0077_ERR_XML_MISMATCH);
     }
-    case XEP0077__S_ETAG_WS:
-      c = *s++;
-      if (XEP0077__IS(c, C_WS)) continue;
-      if (c != '>') XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
     etag_done:
       p->mark = mark;
       ev = xep0077__end_event(p);
@@ -1548,11 +1537,12 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       long cp;
       /* The whole reference in one round when the chunk holds it. */
       while ((c = *s++) != ';') {
-        if (c == '0' && p->refpos && p->ref[0] == '#' &&
+        if (c == '0' && p->ref[0] == '#' &&
             (p->refpos == 1 || (p->refpos == 2 && p->ref[1] == 'x'))) {
-          p->f[XEP0077__F_ZERO] = 1; /* leading zeros: valid, and unbounded */
+          p->f[XEP0077__F_ZERO] = 1; /* leading zeros: valid, and unbounded;
+                                        only "#" or "#x" are stored then */
         } else {
-          if (p->refpos == 1 && c == 'x' && p->ref[0] == '#' && p->f[XEP0077__F_ZERO])
+          if (p->refpos == 1 && c == 'x' && p->f[XEP0077__F_ZERO])
             XEP0077__FAIL(XEP0077_ERR_XML_ENTITY); /* "&#0x..." */
           if (p->refpos >= sizeof p->ref || c == ':' ||
               !(XEP0077__IS(c, C_NAME) || (c == '#' && p->refpos == 0)))
@@ -1657,13 +1647,18 @@ static int xep0077__w_put(xep0077_xmlw *w, const char *s, size_t n)
   return w->err;
 }
 
-/* a, then b, then c: NUL-terminated. */
+/* a, then b, then c: NUL-terminated. One call site in a loop is smaller
+   than three. */
 XEP0077__COLD static int xep0077__w_put3(xep0077_xmlw *w, const char *a, const char *b,
                                          const char *c)
 {
-  xep0077__w_put(w, a, strlen(a));
-  xep0077__w_put(w, b, strlen(b));
-  return xep0077__w_put(w, c, strlen(c));
+  const char *v[3];
+  int i;
+  v[0] = a;
+  v[1] = b;
+  v[2] = c;
+  for (i = 0; i < 3; i++) xep0077__w_put(w, v[i], strlen(v[i]));
+  return w->err;
 }
 
 /* User text must be valid UTF-8 without the characters XML forbids. */
@@ -1763,15 +1758,17 @@ XEP0077DEF int xep0077_xmlw_text(xep0077_xmlw *w, const char *text)
 
 XEP0077DEF int xep0077_xmlw_end(xep0077_xmlw *w)
 {
-  const char *name;
+  const char *name, *head;
   if (w->err) return w->err;
   if (!w->depth) return w->err = XEP0077_ERR_XMLW_STATE;
   name = w->names[--w->depth];
-  if (w->open) {
+  head = "</";
+  if (w->open) { /* no content: "/>" */
     w->open = 0;
-    return xep0077__w_put(w, "/>", 2);
+    head = "/";
+    name = "";
   }
-  return xep0077__w_put3(w, "</", name, ">");
+  return xep0077__w_put3(w, head, name, ">");
 }
 
 XEP0077DEF int xep0077_xmlw_flush(xep0077_xmlw *w)
