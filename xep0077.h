@@ -1664,9 +1664,8 @@ XEP0077__COLD static int xep0077__w_put3(xep0077_xmlw *w, const char *a, const c
 /* User text must be valid UTF-8 without the characters XML forbids. */
 static int xep0077__w_valid(const char *s, size_t n)
 {
-  xep0077__utf8 u;
+  xep0077__utf8 u = {0, 0, 0};
   size_t i;
-  u.need = 0;
   for (i = 0; i < n; i++) {
     unsigned c = (unsigned char)s[i];
     if ((c < 0x20 && !XEP0077__IS(c, C_WS)) || xep0077__utf8_step(&u, c)) return 0;
