@@ -436,6 +436,7 @@ static long last_payload(const bytes *hay, const char *open, const char *close,
                          unsigned char *out, size_t cap, char *attrs, size_t acap)
 {
   long at = find_last(hay->p, hay->len, open), gt, end;
+  if (attrs && acap) attrs[0] = 0; /* "" when nothing is found */
   if (at < 0) return -1;
   gt = find(hay->p, hay->len, ">", 1, (size_t)at);
   if (gt < 0) return -1;
