@@ -2010,16 +2010,19 @@ static int xep0077__out_end(xep0077 *c)
   }
 }
 
-static int xep0077__io_send(xep0077 *c, const unsigned char *b, size_t n)
+/* One send (rx 0) or receive (rx 1) of up to n bytes, through TLS when it
+   is on: the count moved, XEP0077_WANT_READ/_WRITE as they came, or a
+   status (the peer closed: ERR_CLOSED; a failure, or more than n: ERR_TLS
+   or ERR_IO). */
+XEP0077__COLD static int xep0077__io(xep0077 *c, int rx, unsigned char *b, size_t n)
 {
-  return c->tls_active ? c->cfg.tls->send(c->cfg.tls->ctx, b, n)
-                       : c->cfg.send(c->cfg.io, b, n);
-}
-
-static int xep0077__io_recv(xep0077 *c, unsigned char *b, size_t n)
-{
-  return c->tls_active ? c->cfg.tls->recv(c->cfg.tls->ctx, b, n)
-                       : c->cfg.recv(c->cfg.io, b, n);
+  const xep0077_tls *t = c->cfg.tls;
+  int r = c->tls_active ? (rx ? t->recv(t->ctx, b, n) : t->send(t->ctx, b, n))
+                        : (rx ? c->cfg.recv(c->cfg.io, b, n) : c->cfg.send(c->cfg.io, b, n));
+  if (r == XEP0077_WANT_READ || r == XEP0077_WANT_WRITE) return r;
+  if (r == 0) return XEP0077_ERR_CLOSED;
+  if (r < 0 || (size_t)r > n) return c->tls_active ? XEP0077_ERR_TLS : XEP0077_ERR_IO;
+  return r;
 }
 
 /* Move queued output to the transport; 0, or a status when it failed. */
@@ -2031,14 +2034,13 @@ static int xep0077__flush(xep0077 *c)
     size_t len = c->w.len - c->out_sent;
     int n;
     if (c->out_try && (size_t)c->out_try < len) len = (size_t)c->out_try;
-    n = xep0077__io_send(c, (const unsigned char *)c->out + c->out_sent, len);
+    n = xep0077__io(c, 0, (unsigned char *)c->out + c->out_sent, len);
     if (n == XEP0077_WANT_READ || n == XEP0077_WANT_WRITE) {
       c->out_try = (int)len;
       return 0;
     }
     c->out_try = 0;
-    if (n == 0) return XEP0077_ERR_CLOSED;
-    if (n < 0 || (size_t)n > len) return c->tls_active ? XEP0077_ERR_TLS : XEP0077_ERR_IO;
+    if (n < 0) return n;
     c->out_sent += (size_t)n;
   }
   if (c->reg_kind == XEP0077__R_CANCEL && c->w.len) c->remove_sent = 1;
@@ -2060,7 +2062,8 @@ static void xep0077__tls_close(xep0077 *c)
   c->tls_active = 0;
 }
 
-/* A fatal condition: the stream is unusable from here on. */
+/* A fatal condition: the stream is unusable from here on. Status 0 is the
+   end of a close: the operation running completes with success. */
 static void xep0077__fail(xep0077 *c, int status)
 {
   int ended = status == XEP0077_ERR_STREAM || status == XEP0077_ERR_CLOSED;
@@ -2579,13 +2582,8 @@ static void xep0077__event(xep0077 *c, int ev)
     if (c->phase == XEP0077__P_HEADER) c->phase = XEP0077__P_FEATURES;
     return;
   }
-  if (ev == XEP0077_XML_STREAM_END) {
-    if (c->phase == XEP0077__P_CLOSING) {
-      c->phase = XEP0077__P_CLOSED;
-      xep0077__finish(c, 0);
-    } else {
-      xep0077__fail(c, XEP0077_ERR_CLOSED);
-    }
+  if (ev == XEP0077_XML_STREAM_END) { /* the answer to our close, else a failure */
+    xep0077__fail(c, c->phase == XEP0077__P_CLOSING ? 0 : XEP0077_ERR_CLOSED);
     return;
   }
   if (ev == XEP0077_XML_START && d == 1) {
@@ -2792,11 +2790,10 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
     }
     if ((rc = xep0077__flush(c)) != 0) { xep0077__fail(c, rc); break; }
     if (!xep0077_xml_pending(&c->xml)) {
-      int n = xep0077__io_recv(c, c->in, sizeof c->in);
+      int n = xep0077__io(c, 1, c->in, sizeof c->in);
       if (n == XEP0077_WANT_READ || n == XEP0077_WANT_WRITE) break;
-      if (n <= 0) {
-        if (c->phase == XEP0077__P_CLOSING && n == 0) { c->phase = XEP0077__P_CLOSED; xep0077__finish(c, 0); }
-        else xep0077__fail(c, n == 0 ? XEP0077_ERR_CLOSED : c->tls_active ? XEP0077_ERR_TLS : XEP0077_ERR_IO);
+      if (n < 0) { /* after our </stream:stream>, the close is the answer */
+        xep0077__fail(c, n == XEP0077_ERR_CLOSED && c->phase == XEP0077__P_CLOSING ? 0 : n);
         break;
       }
       if (xep0077__secret_reply(c)) {
@@ -2816,8 +2813,7 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
     xep0077__fail(c, rc);
   if (c->status == XEP0077_PENDING &&
       (long)(c->cfg.now_ms(c->cfg.user) - c->deadline) >= 0 && c->op != XEP0077__OP_NONE) {
-    if (c->op == XEP0077__OP_CLOSE) { c->phase = XEP0077__P_CLOSED; xep0077__finish(c, 0); }
-    else xep0077__fail(c, XEP0077_ERR_TIMEOUT);
+    xep0077__fail(c, c->op == XEP0077__OP_CLOSE ? 0 : XEP0077_ERR_TIMEOUT);
   }
   if (c->phase == XEP0077__P_CLOSED) xep0077__tls_close(c);
   if (secret && !xep0077_xml_pending(&c->xml)) { /* all of it read: forget it */
