@@ -2050,6 +2050,11 @@ static int xep0077__flush(xep0077 *c)
   return 0;
 }
 
+XEP0077__COLD static void xep0077__error_clear(xep0077 *c)
+{
+  memset(&c->error, 0, sizeof c->error);
+}
+
 XEP0077__COLD static void xep0077__finish(xep0077 *c, int status)
 {
   if (c->status == XEP0077_PENDING) c->status = status;
@@ -2082,7 +2087,7 @@ static void xep0077__fail(xep0077 *c, int status)
       (status == XEP0077_ERR_CLOSED ||
        (unsigned)(xep0077__word(c->error.condition) - XEP0077__W_NOT_AUTHORIZED) < 2)) {
     c->account_gone = 1;
-    memset(&c->error, 0, sizeof c->error);
+    xep0077__error_clear(c);
     xep0077__finish(c, 0);
     return;
   }
@@ -2128,7 +2133,7 @@ static int xep0077__op(xep0077 *c, int op, unsigned long timeout_ms)
   c->op = op;
   c->status = XEP0077_PENDING;
   c->deadline = c->cfg.now_ms(c->cfg.user) + (timeout_ms ? timeout_ms : c->cfg.timeout_ms);
-  memset(&c->error, 0, sizeof c->error);
+  xep0077__error_clear(c);
   return 0;
 }
 
@@ -2599,13 +2604,13 @@ static void xep0077__event(xep0077 *c, int ev)
         c->features = 0;
       } else if (nm == XEP0077__W_ERROR) {
         c->in_stanza = XEP0077__IN_STREAM_ERROR;
-        if (!c->account_gone) memset(&c->error, 0, sizeof c->error);
+        if (!c->account_gone) xep0077__error_clear(c);
       }
     } else if (ns == XEP0077__W_TLS_NS && c->phase == XEP0077__P_STARTTLS) {
       c->in_stanza = XEP0077__IN_TLS;
     } else if (ns == XEP0077__W_SASL_NS && c->phase == XEP0077__P_SASL) {
       c->in_stanza = XEP0077__IN_SASL;
-      memset(&c->error, 0, sizeof c->error);
+      xep0077__error_clear(c);
     } else if (ns == XEP0077__W_CLIENT_NS && nm == XEP0077__W_IQ) {
       const char *id = xep0077__attr(p, "id");
       const char *from = xep0077__attr(p, "from");
@@ -2613,7 +2618,7 @@ static void xep0077__event(xep0077 *c, int ev)
           !strcmp(id, c->iq_id) && xep0077__reply_from_ok(c, from)) {
         c->in_stanza = XEP0077__IN_REPLY;
         c->reply_err = t == XEP0077__W_ERROR; /* remembers the reply type */
-        memset(&c->error, 0, sizeof c->error);
+        xep0077__error_clear(c);
       } else if ((t == XEP0077__W_GET || t == XEP0077__W_SET) && id &&
                  c->phase != XEP0077__P_CLOSING) { /* nothing after our </stream:stream> */
         size_t il = strlen(id), fl = from ? strlen(from) : 0;
