@@ -1911,7 +1911,7 @@ static long xep0077__b64_dec(const char *in, size_t n, unsigned char *out, size_
 }
 
 /* An attribute of the current element; XMPP's own are unqualified. */
-static const char *xep0077__attr(const xep0077_xml *p, const char *name)
+XEP0077__COLD static const char *xep0077__attr(const xep0077_xml *p, const char *name)
 {
   return xep0077_xml_attr(p, "", name);
 }
