@@ -2055,7 +2055,7 @@ XEP0077__COLD static void xep0077__error_clear(xep0077 *c)
   memset(&c->error, 0, sizeof c->error);
 }
 
-XEP0077__COLD static void xep0077__finish(xep0077 *c, int status)
+static void xep0077__finish(xep0077 *c, int status)
 {
   if (c->status == XEP0077_PENDING) c->status = status;
 }
@@ -2350,7 +2350,7 @@ static int xep0077__sasl_success(xep0077 *c)
   return diff ? XEP0077_ERR_SASL_SIGNATURE : 0;
 }
 
-static void xep0077__sasl_wipe(xep0077 *c)
+XEP0077__COLD static void xep0077__sasl_wipe(xep0077 *c)
 {
   /* scram[], salted[] and acc[] follow each other in the struct */
   xep0077__wipe(c->scram, offsetof(xep0077, acc) + sizeof c->acc - offsetof(xep0077, scram));
@@ -2907,7 +2907,7 @@ static const char *xep0077__q_open(xep0077_query *q, int depth)
 }
 
 /* A copy of s (n bytes) in the pool, NUL-terminated, or NULL. */
-static const char *xep0077__q_strn(xep0077_query *q, const char *s, size_t n)
+XEP0077__COLD static const char *xep0077__q_strn(xep0077_query *q, const char *s, size_t n)
 {
   const char *r = xep0077__q_text(q, s, n);
   if (r) q->pool_len++; /* keep the NUL */
@@ -3306,7 +3306,7 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
 
 /* Every registration request is one <query xmlns='jabber:iq:register'>;
    xep0077__iq_arm closes it. */
-static void xep0077__query_open(xep0077 *c)
+XEP0077__COLD static void xep0077__query_open(xep0077 *c)
 {
   xep0077_xmlw_start(&c->w, "query");
   xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
