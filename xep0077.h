@@ -1942,6 +1942,15 @@ static void xep0077__copy(char *dst, size_t cap, const char *src, size_t n)
   dst[n] = 0;
 }
 
+/* s (NULL: "") copied whole into dst[cap]; 0 when it does not fit. */
+XEP0077__COLD static int xep0077__keep(char *dst, size_t cap, const char *s)
+{
+  size_t n = s ? strlen(s) : 0;
+  if (n >= cap) return 0;
+  memcpy(dst, s ? s : "", n + 1);
+  return 1;
+}
+
 /* A caller's string for the stream: not NULL, at least min bytes, and
    text the writer accepts. */
 static int xep0077__text_ok(const char *s, size_t min)
@@ -2225,7 +2234,7 @@ static int xep0077__sasl_auth(xep0077 *c)
   } else { /* PLAIN: \0user\0password */
     unsigned char *raw = (unsigned char *)c->scram;
     n = ul + pl + 2;
-    if (n > sizeof c->scram || n * 4 / 3 + 4 > sizeof b64) return XEP0077_ERR_ARG;
+    if (n > sizeof c->scram) return XEP0077_ERR_ARG; /* then its base64 fits b64[] */
     raw[0] = 0;
     memcpy(raw + 1, c->username, ul);
     raw[ul + 1] = 0;
@@ -2391,10 +2400,11 @@ XEP0077DEF xep0077_xmlw *xep0077_writer(xep0077 *c) { return &c->w; }
 static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
 {
   char *id = c->next_id; /* armed by iq_send */
-  size_t tl = to ? strlen(to) : 0;
   unsigned long v;
   int i;
-  if (to && (tl >= sizeof c->iq_to || !xep0077__text_ok(to, 0))) return XEP0077_ERR_ARG;
+  /* iq_to names who must answer; no reply is awaited while one is begun */
+  if ((to && !xep0077__text_ok(to, 0)) || !xep0077__keep(c->iq_to, sizeof c->iq_to, to))
+    return XEP0077_ERR_ARG;
   /* A fresh id per request: a sequence number mixed so ids don't repeat
      across connections made in the same millisecond. */
   v = ++c->iq_seq * 2654435761ul + c->cfg.now_ms(c->cfg.user);
@@ -2409,7 +2419,6 @@ static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
     id[0] = 0;
     return xep0077__out_end(c);
   }
-  memcpy(c->iq_to, to ? to : "", tl + 1); /* fits: checked above */
   return 0;
 }
 
@@ -2621,12 +2630,9 @@ static void xep0077__event(xep0077 *c, int ev)
         xep0077__error_clear(c);
       } else if ((t == XEP0077__W_GET || t == XEP0077__W_SET) && id &&
                  c->phase != XEP0077__P_CLOSING) { /* nothing after our </stream:stream> */
-        size_t il = strlen(id), fl = from ? strlen(from) : 0;
-        if (il < sizeof c->peer_id && fl < sizeof c->peer_from) {
+        if (xep0077__keep(c->peer_id, sizeof c->peer_id, id) &&
+            xep0077__keep(c->peer_from, sizeof c->peer_from, from))
           c->in_stanza = XEP0077__IN_UNHANDLED;
-          memcpy(c->peer_id, id, il + 1);
-          memcpy(c->peer_from, from ? from : "", fl + 1);
-        }
       }
     }
   }
