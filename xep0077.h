@@ -1863,6 +1863,12 @@ static int xep0077__word(const char *s)
   return i;
 }
 
+/* s is not NULL and equals t. */
+XEP0077__COLD static int xep0077__is(const char *s, const char *t)
+{
+  return s && !strcmp(s, t);
+}
+
 /* Memory that held a secret: a store the compiler may not drop. */
 static void xep0077__wipe(void *p, size_t n)
 {
@@ -2623,8 +2629,8 @@ static void xep0077__event(xep0077 *c, int ev)
     } else if (ns == XEP0077__W_CLIENT_NS && nm == XEP0077__W_IQ) {
       const char *id = xep0077__attr(p, "id");
       const char *from = xep0077__attr(p, "from");
-      if ((t == XEP0077__W_RESULT || t == XEP0077__W_ERROR) && c->iq_id[0] && id &&
-          !strcmp(id, c->iq_id) && xep0077__reply_from_ok(c, from)) {
+      if ((t == XEP0077__W_RESULT || t == XEP0077__W_ERROR) && c->iq_id[0] &&
+          xep0077__is(id, c->iq_id) && xep0077__reply_from_ok(c, from)) {
         c->in_stanza = XEP0077__IN_REPLY;
         c->reply_err = t == XEP0077__W_ERROR; /* remembers the reply type */
         xep0077__error_clear(c);
@@ -3173,7 +3179,7 @@ static int xep0077__q_find(const xep0077_query *q, const char *name)
   const char *s = form ? (const char *)&q->form[0].var : (const char *)&q->field[0].name;
   for (i = 0; i < n; i++, s += form ? sizeof q->form[0] : sizeof q->field[0]) {
     const char *v = *(const char *const *)(const void *)s;
-    if (v && !strcmp(v, name)) return i;
+    if (xep0077__is(v, name)) return i;
   }
   return -1;
 }
@@ -3266,7 +3272,7 @@ static void xep0077__put_value(xep0077 *c, const char *name, const xep0077_form_
   }
   xep0077_xmlw_start(&c->w, f ? "value" : name);
   xep0077__w_close_tag(&c->w);
-  if ((type && !strcmp(type, "text-private")) || strstr(name, "password"))
+  if (xep0077__is(type, "text-private") || strstr(name, "password"))
     xep0077__put_secret(c, v, strlen(v));
   else
     xep0077_xmlw_text(&c->w, v);
@@ -3284,7 +3290,7 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
     xep0077_xmlw_attr(&c->w, "type", "submit");
     for (i = 0; i < q->nform; i++) {
       const xep0077_form_field *f = &q->form[i];
-      if (!f->var || (f->type && !strcmp(f->type, "fixed"))) continue;
+      if (!f->var || xep0077__is(f->type, "fixed")) continue;
       /* The caller's value, else (hidden fields, defaults) the values as
          they came; a field with nothing to say is left out. */
       for (k = 0;; k++) {
