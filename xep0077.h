@@ -2861,23 +2861,26 @@ XEP0077DEF int xep0077_wait(xep0077 *c)
   }
 }
 
+/* The blocking calls: the _start, then the pump until it ends. */
+XEP0077__COLD static int xep0077__block(xep0077 *c, int rc)
+{
+  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+}
+
 XEP0077DEF int xep0077_connect(xep0077 *c, unsigned long timeout_ms)
 {
-  int rc = xep0077_connect_start(c, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_connect_start(c, timeout_ms));
 }
 
 XEP0077DEF int xep0077_login(xep0077 *c, const char *username, const char *password,
                              unsigned long timeout_ms)
 {
-  int rc = xep0077_login_start(c, username, password, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_login_start(c, username, password, timeout_ms));
 }
 
 XEP0077DEF int xep0077_close(xep0077 *c, unsigned long timeout_ms)
 {
-  int rc = xep0077_close_start(c, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_close_start(c, timeout_ms));
 }
 
 
@@ -3433,12 +3436,6 @@ static int xep0077__change_form(xep0077 *c, xep0077_query *q)
   xep0077__put_query(c, q);
   rc = xep0077__iq_arm(c, xep0077__reg_fn, q);
   return rc ? rc : XEP0077_PENDING;
-}
-
-/* The blocking calls: the _start, then the pump until it ends. */
-XEP0077__COLD static int xep0077__block(xep0077 *c, int rc)
-{
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
 }
 
 XEP0077DEF int xep0077_get_registration_fields(xep0077 *c, const char *to, xep0077_query *q,
