@@ -2136,8 +2136,8 @@ XEP0077DEF int xep0077_init(xep0077 *c, const xep0077_config *cfg)
   if (!c->cfg.timeout_ms) c->cfg.timeout_ms = 30000;
   if (!c->cfg.scram_max_iterations) c->cfg.scram_max_iterations = 100000;
   xep0077_xml_init(&c->xml, c->xmlmem, sizeof c->xmlmem);
-  xep0077_xmlw_init(&c->w, c->out, sizeof c->out, NULL, NULL);
-  c->status = 0;
+  c->w.buf = c->out; /* xmlw_init on the zeroed writer: no flush callback */
+  c->w.cap = sizeof c->out;
   return 0;
 }
 
