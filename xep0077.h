@@ -2929,11 +2929,10 @@ XEP0077__COLD static const char *xep0077__q_strn(xep0077_query *q, const char *s
   return r;
 }
 
-/* An attribute of the current element, copied into the pool; NULL when
-   absent (or the pool is full). */
-static const char *xep0077__q_attr(xep0077_query *q, const xep0077_xml *p, const char *name)
+/* A copy of string s (an attribute, a name) in the pool; NULL when s is
+   (an absent attribute) or the pool is full. */
+XEP0077__COLD static const char *xep0077__q_str(xep0077_query *q, const char *s)
 {
-  const char *s = xep0077__attr(p, name);
   return s ? xep0077__q_strn(q, s, strlen(s)) : NULL;
 }
 
@@ -3125,7 +3124,7 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
   case XEP0077__A_FIELD: {
     xep0077_field *l = &q->field[q->nfields];
     if (q->nfields >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; return 0; }
-    if (!(l->name = xep0077__q_strn(q, p->name, strlen(p->name)))) return 0; /* full */
+    if (!(l->name = xep0077__q_str(q, p->name))) return 0; /* full */
     if ((l->value = xep0077__q_open(q, d)) != NULL) q->nfields++;
     return 0;
   }
@@ -3167,7 +3166,7 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
       if (r->act == XEP0077__A_MEDIA) /* a number */
         *(int *)m = xep0077__digits(xep0077__attr(p, a->name), *(int *)m, 100000);
       else
-        *(const char **)m = xep0077__q_attr(q, p, a->name);
+        *(const char **)m = xep0077__q_str(q, xep0077__attr(p, a->name));
     }
   if (slot) *slot = xep0077__q_open(q, d);
   return 0;
