@@ -2538,14 +2538,20 @@ static int xep0077__bind_fn(xep0077 *c, int ev)
   return 0;
 }
 
+/* <name xmlns='ns'> in the output: the payloads' elements. */
+XEP0077__COLD static void xep0077__start_ns(xep0077 *c, const char *name, const char *ns)
+{
+  xep0077_xmlw_start(&c->w, name);
+  xep0077_xmlw_attr(&c->w, "xmlns", ns);
+}
+
 static void xep0077__bind(xep0077 *c)
 {
   int rc;
   c->phase = XEP0077__P_BIND;
   c->jid[0] = 0;
   if ((rc = xep0077__iq_start(c, "set", NULL)) == 0) {
-    xep0077_xmlw_start(&c->w, "bind");
-    xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_BIND);
+    xep0077__start_ns(c, "bind", XEP0077__NS_BIND);
     if (c->cfg.resource && *c->cfg.resource) {
       xep0077_xmlw_start(&c->w, "resource");
       xep0077_xmlw_text(&c->w, c->cfg.resource);
@@ -3287,8 +3293,7 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
 {
   int i, k;
   if (q->form_present) {
-    xep0077_xmlw_start(&c->w, "x");
-    xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_DATA);
+    xep0077__start_ns(c, "x", XEP0077__NS_DATA);
     xep0077_xmlw_attr(&c->w, "type", "submit");
     for (i = 0; i < q->nform; i++) {
       const xep0077_form_field *f = &q->form[i];
@@ -3318,13 +3323,6 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
   }
 }
 
-/* Every registration request is one <query xmlns='jabber:iq:register'>;
-   xep0077__iq_arm closes it. */
-XEP0077__COLD static void xep0077__query_open(xep0077 *c)
-{
-  xep0077_xmlw_start(&c->w, "query");
-  xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
-}
 
 /* Begin the IQ of a registration call (an XEP0077__R_*): a get for the
    fields and the account's info, else a set. The account's calls (info,
@@ -3345,7 +3343,7 @@ static int xep0077__reg_begin(xep0077 *c, int kind, const char *to)
     return XEP0077_ERR_INSECURE;
   if ((rc = xep0077_iq_begin(c, XEP0077__RB_GET >> kind & 1 ? "get" : "set", to)) != 0) return rc;
   c->reg_kind = kind; /* not before: a busy stream keeps the running call's */
-  xep0077__query_open(c);
+  xep0077__start_ns(c, "query", XEP0077__NS_REGISTER); /* iq_arm closes it */
   return 0;
 }
 
@@ -3431,7 +3429,7 @@ static int xep0077__change_form(xep0077 *c, xep0077_query *q)
   xep0077_query_set(q, "password", c->new_pass);
   c->reg_kind = XEP0077__R_CHANGE_FORM;
   if ((rc = xep0077__iq_start(c, "set", NULL)) != 0) return rc;
-  xep0077__query_open(c);
+  xep0077__start_ns(c, "query", XEP0077__NS_REGISTER); /* iq_arm closes it */
   xep0077__put_query(c, q);
   rc = xep0077__iq_arm(c, xep0077__reg_fn, q);
   return rc ? rc : XEP0077_PENDING;
