@@ -2475,13 +2475,15 @@ XEP0077__COLD static int xep0077__reply_from_ok(const xep0077 *c, const char *fr
   return !strncmp(from, c->jid, bl) && (!from[bl] || !strcmp(from + bl, c->jid + bl));
 }
 
-static void xep0077__acc(xep0077 *c, const char *s, size_t n)
+/* The TEXT event's piece appended to acc[]. */
+static void xep0077__acc(xep0077 *c)
 {
+  size_t n = c->xml.text_len;
   if (c->acc_len + n >= sizeof c->acc) {
     n = sizeof c->acc - 1 - c->acc_len;
     c->saw_text = 2; /* overflow: too long for what we read */
   }
-  memcpy(c->acc + c->acc_len, s, n);
+  memcpy(c->acc + c->acc_len, c->xml.text, n);
   c->acc_len += n;
   c->acc[c->acc_len] = 0;
 }
@@ -2528,7 +2530,7 @@ static int xep0077__bind_fn(xep0077 *c, int ev)
 {
   xep0077_xml *p = &c->xml;
   if (p->depth == 3) { /* <bind><jid>: START, TEXT or END */
-    if (ev == XEP0077_XML_TEXT) xep0077__acc(c, p->text, p->text_len);
+    if (ev == XEP0077_XML_TEXT) xep0077__acc(c);
     else if (xep0077__word(p->name) != XEP0077__W_JID) return 0;
     else if (ev == XEP0077_XML_START) c->acc_len = 0;
     else xep0077__copy(c->jid, sizeof c->jid, c->acc, c->acc_len);
@@ -2659,7 +2661,7 @@ static void xep0077__event(xep0077 *c, int ev)
       c->acc_len = 0;
       c->features |= XEP0077__FT_MECH;
     } else if (ev == XEP0077_XML_TEXT && (c->features & XEP0077__FT_MECH)) {
-      xep0077__acc(c, p->text, p->text_len);
+      xep0077__acc(c);
     } else if (ev == XEP0077_XML_END && (c->features & XEP0077__FT_MECH)) {
       int m = xep0077__word(c->acc) - XEP0077__W_SHA256; /* FT_SHA256, _SHA1, _PLAIN */
       c->features &= ~XEP0077__FT_MECH;
@@ -2682,11 +2684,11 @@ static void xep0077__event(xep0077 *c, int ev)
     /* A failure here finishes the login (xep0077__fail), and the end of the
        same xep0077_poll call wipes its secrets (xep0077__sasl_wipe). */
     if (ev == XEP0077_XML_TEXT && d == 1) {
-      xep0077__acc(c, p->text, p->text_len);
+      xep0077__acc(c);
       return;
     }
     if (ev != XEP0077_XML_STANZA_END) { /* a <failure/>'s condition and text */
-      if (d == 2) xep0077__error_event(c, ev, 2, XEP0077__W_SASL_NS);
+      xep0077__error_event(c, ev, 2, XEP0077__W_SASL_NS);
       return;
     }
     rc = XEP0077_ERR_PROTOCOL;
