@@ -2119,8 +2119,8 @@ static void xep0077__header(xep0077 *c)
                   "xmlns:stream='" XEP0077__NS_STREAM "' to='");
   xep0077__put_attr(c, c->cfg.domain);
   xep0077__put(c, "' version='1.0' xml:lang='en'>");
+  c->phase = XEP0077__P_HEADER; /* not after: fail() leaves it closed */
   if (xep0077__out_end(c)) xep0077__fail(c, XEP0077_ERR_TOO_BIG);
-  c->phase = XEP0077__P_HEADER;
 }
 
 XEP0077DEF int xep0077_init(xep0077 *c, const xep0077_config *cfg)
@@ -2571,8 +2571,8 @@ static void xep0077__features_done(xep0077 *c)
     if ((c->features & XEP0077__FT_STARTTLS) && c->cfg.tls) { /* whenever it can be had */
       xep0077__out_begin(c);
       xep0077__put(c, "<starttls xmlns='" XEP0077__NS_TLS "'/>");
+      c->phase = XEP0077__P_STARTTLS; /* before a fail() closes it */
       if ((rc = xep0077__out_end(c)) != 0) xep0077__fail(c, rc);
-      c->phase = XEP0077__P_STARTTLS;
       return;
     }
     if (!c->cfg.insecure_plaintext) {
