@@ -410,9 +410,10 @@ typedef struct xep0077 {
   /* 1 when xep0077_poll stopped with input still buffered (it bounds its
      work per call): call it again before waiting on the socket. */
   int again;
+  size_t out_sent;     /* of out[]: the bytes the transport took          */
   xep0077_config cfg;  /* public */
   int reg_kind, account_gone, late, scram_step, out_try, remove_sent, nsecret;
-  size_t out_sent, log_from, scram_len, acc_len;
+  size_t log_from, scram_len, acc_len;
   unsigned long deadline, iq_seq;
   xep0077_iq_fn iq_fn;
   void *iq_user;
