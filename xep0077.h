@@ -2129,10 +2129,10 @@ XEP0077DEF int xep0077_init(xep0077 *c, const xep0077_config *cfg)
   memset(c, 0, sizeof *c);
   if (!cfg || !xep0077__text_ok(cfg->domain, 1) || !cfg->send || !cfg->recv || !cfg->now_ms)
     return XEP0077_ERR_ARG;
-  if (cfg->tls && (!cfg->tls->start || !cfg->tls->handshake || !cfg->tls->send ||
-                   !cfg->tls->recv || !cfg->tls->verified))
+  if (cfg->tls ? !cfg->tls->start || !cfg->tls->handshake || !cfg->tls->send ||
+                     !cfg->tls->recv || !cfg->tls->verified
+               : cfg->direct_tls) /* direct TLS needs TLS */
     return XEP0077_ERR_ARG;
-  if (cfg->direct_tls && !cfg->tls) return XEP0077_ERR_ARG;
   c->cfg = *cfg;
   if (!c->cfg.timeout_ms) c->cfg.timeout_ms = 30000;
   if (!c->cfg.scram_max_iterations) c->cfg.scram_max_iterations = 100000;
