@@ -1942,8 +1942,10 @@ static int xep0077__streq_ci(const char *a, const char *b)
   return *a == *b;
 }
 
-static void xep0077__copy(char *dst, size_t cap, const char *src, size_t n)
+/* String src into dst[cap], cut to fit. */
+static void xep0077__copy(char *dst, size_t cap, const char *src)
 {
+  size_t n = strlen(src);
   if (n >= cap) n = cap - 1;
   memcpy(dst, src, n);
   dst[n] = 0;
@@ -2499,10 +2501,10 @@ static void xep0077__error_event(xep0077 *c, int ev, int depth, int cond_ns)
   if (ev == XEP0077_XML_START && xep0077__word(p->ns) == cond_ns) {
     if (xep0077__word(p->name) == XEP0077__W_TEXT) c->saw_text = 1;
     else if (!c->error.condition[0])
-      xep0077__copy(c->error.condition, sizeof c->error.condition, p->name, strlen(p->name));
+      xep0077__copy(c->error.condition, sizeof c->error.condition, p->name);
   } else if (ev == XEP0077_XML_TEXT && c->saw_text == 1) {
     size_t have = strlen(c->error.text);
-    xep0077__copy(c->error.text + have, sizeof c->error.text - have, p->text, p->text_len);
+    xep0077__copy(c->error.text + have, sizeof c->error.text - have, p->text);
   } else if (ev == XEP0077_XML_END) {
     c->saw_text = 0;
   }
@@ -2535,7 +2537,7 @@ static int xep0077__bind_fn(xep0077 *c, int ev)
     if (ev == XEP0077_XML_TEXT) xep0077__acc(c);
     else if (xep0077__word(p->name) != XEP0077__W_JID) return 0;
     else if (ev == XEP0077_XML_START) c->acc_len = 0;
-    else xep0077__copy(c->jid, sizeof c->jid, c->acc, c->acc_len);
+    else xep0077__copy(c->jid, sizeof c->jid, c->acc);
   } else if (ev == XEP0077_XML_STANZA_END && !c->jid[0] && !c->error.condition[0]) {
     return XEP0077_ERR_BIND;
   }
@@ -2713,7 +2715,7 @@ static void xep0077__event(xep0077 *c, int ev)
     if (c->reply_err) { /* type='error': <error type code> and its condition */
       if (ev == XEP0077_XML_START && d == 2 && nm == XEP0077__W_ERROR) {
         const char *t = xep0077__attr(p, "type"), *code = xep0077__attr(p, "code");
-        if (t) xep0077__copy(c->error.type, sizeof c->error.type, t, strlen(t));
+        if (t) xep0077__copy(c->error.type, sizeof c->error.type, t);
         c->error.code = xep0077__digits(code, 0, 10000);
       }
       xep0077__error_event(c, ev, 3, XEP0077__W_STANZAS_NS);
