@@ -1993,10 +1993,10 @@ XEP0077__COLD static void xep0077__put_attr(xep0077 *c, const char *s)
   xep0077__w_escaped(&c->w, s, strlen(s), 1);
 }
 
-XEP0077__COLD static void xep0077__put_secret(xep0077 *c, const char *s, size_t n)
+XEP0077__COLD static void xep0077__put_secret(xep0077 *c, const char *s)
 {
   size_t from = c->w.len;
-  xep0077__w_escaped(&c->w, s, n, 0);
+  xep0077__w_escaped(&c->w, s, strlen(s), 0);
   if (c->nsecret < 4) {
     c->secret[c->nsecret][0] = from;
     c->secret[c->nsecret++][1] = c->w.len;
@@ -2199,13 +2199,12 @@ XEP0077__COLD static size_t xep0077__cat(char *dst, const char *s)
 
 /* One SASL element: head (up to its last attribute's value), the base64
    payload, which the log does not show, and the end tag. */
-static int xep0077__sasl_send(xep0077 *c, const char *head, const char *b64, size_t n,
-                              const char *tail)
+static int xep0077__sasl_send(xep0077 *c, const char *head, const char *b64, const char *tail)
 {
   xep0077__out_begin(c);
   xep0077__put(c, head);
   xep0077__put(c, "'>");
-  xep0077__put_secret(c, b64, n);
+  xep0077__put_secret(c, b64);
   xep0077__put(c, tail);
   return xep0077__out_end(c);
 }
@@ -2217,7 +2216,7 @@ static int xep0077__sasl_auth(xep0077 *c)
   const xep0077_crypto *k = c->cfg.crypto;
   const char *u = c->username;
   char b64[sizeof c->scram * 4 / 3 + 4];
-  size_t n = 0, ul = strlen(u), pl = strlen(c->password), m;
+  size_t n = 0, ul = strlen(u), pl = strlen(c->password);
   int rc;
   static const char *const auth[] = { /* by sasl_alg: 0, 1, 256 (as 2) */
     "<auth xmlns='" XEP0077__NS_SASL "' mechanism='PLAIN",
@@ -2237,7 +2236,7 @@ static int xep0077__sasl_auth(xep0077 *c)
     }
     n += xep0077__cat(o + n, ",r=");
     n += xep0077__b64_enc(rnd, sizeof rnd, o + n);
-    m = xep0077__b64_enc((const unsigned char *)o, n, b64);
+    xep0077__b64_enc((const unsigned char *)o, n, b64);
     memmove(o, o + 3, n - 3); /* keep the bare message only */
     c->scram_len = n - 3;
   } else { /* PLAIN: \0user\0password */
@@ -2248,10 +2247,10 @@ static int xep0077__sasl_auth(xep0077 *c)
     memcpy(raw + 1, c->username, ul);
     raw[ul + 1] = 0;
     memcpy(raw + ul + 2, c->password, pl);
-    m = xep0077__b64_enc(raw, n, b64);
+    xep0077__b64_enc(raw, n, b64);
     xep0077__wipe(raw, n);
   }
-  rc = xep0077__sasl_send(c, auth[c->sasl_alg == 256 ? 2 : c->sasl_alg], b64, m, "</auth>");
+  rc = xep0077__sasl_send(c, auth[c->sasl_alg == 256 ? 2 : c->sasl_alg], b64, "</auth>");
   xep0077__wipe(b64, sizeof b64);
   if (!rc) {
     c->phase = XEP0077__P_SASL;
@@ -2341,8 +2340,8 @@ static int xep0077__sasl_challenge(xep0077 *c)
   n += xep0077__cat(t.fin + n, ",p=");
   n += xep0077__b64_enc(t.ck, hl, t.fin + n);
   memcpy(c->salted, t.srv, hl);
-  n = xep0077__b64_enc((const unsigned char *)t.fin, n, t.b64);
-  rc = xep0077__sasl_send(c, "<response xmlns='" XEP0077__NS_SASL, t.b64, n, "</response>");
+  xep0077__b64_enc((const unsigned char *)t.fin, n, t.b64);
+  rc = xep0077__sasl_send(c, "<response xmlns='" XEP0077__NS_SASL, t.b64, "</response>");
   if (!rc) c->scram_step = 2; /* salted[] now holds the ServerSignature */
 done:
   xep0077__wipe(&t, sizeof t);
@@ -3287,7 +3286,7 @@ static void xep0077__put_value(xep0077 *c, const char *name, const xep0077_form_
   xep0077_xmlw_start(&c->w, f ? "value" : name);
   xep0077__w_close_tag(&c->w);
   if (xep0077__is(type, "text-private") || strstr(name, "password"))
-    xep0077__put_secret(c, v, strlen(v));
+    xep0077__put_secret(c, v);
   else
     xep0077_xmlw_text(&c->w, v);
   xep0077_xmlw_end(&c->w);
