@@ -2388,9 +2388,8 @@ XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
   if ((rc = xep0077__op(c, XEP0077__OP_LOGIN, timeout_ms)) != 0) return rc;
   c->username = username;
   c->password = password;
-  if (!c->cfg.crypto) f &= XEP0077__FT_PLAIN; /* no SCRAM */
-  if (f & XEP0077__FT_SHA256) c->sasl_alg = 256;
-  else if (f & XEP0077__FT_SHA1) c->sasl_alg = 1;
+  if (c->cfg.crypto && (f & XEP0077__FT_SHA256)) c->sasl_alg = 256;
+  else if (c->cfg.crypto && (f & XEP0077__FT_SHA1)) c->sasl_alg = 1;
   else if ((f & XEP0077__FT_PLAIN) && c->tls_active &&
            (c->secure || c->cfg.insecure_unverified_tls)) c->sasl_alg = 0;
   else rc = XEP0077_ERR_SASL_MECH;
