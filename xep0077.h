@@ -2470,8 +2470,11 @@ XEP0077DEF int xep0077_iq_send(xep0077 *c, xep0077_iq_fn fn, void *user,
 XEP0077__COLD static int xep0077__reply_from_ok(const xep0077 *c, const char *from)
 {
   size_t bl;
-  if (c->iq_to[0]) return from && xep0077__streq_ci(from, c->iq_to);
-  if (!from || !*from || xep0077__streq_ci(from, c->cfg.domain)) return 1;
+  if (!from) return !c->iq_to[0];
+  /* the entity asked, else the domain, or no from at all */
+  if (xep0077__streq_ci(from, c->iq_to[0] ? c->iq_to : c->cfg.domain)) return 1;
+  if (c->iq_to[0]) return 0;
+  if (!*from) return 1;
   /* our full JID or its bare part (never when jid is "": from is not) */
   bl = strcspn(c->jid, "/");
   return !strncmp(from, c->jid, bl) && (!from[bl] || !strcmp(from + bl, c->jid + bl));
