@@ -1945,10 +1945,8 @@ static int xep0077__streq_ci(const char *a, const char *b)
 /* String src into dst[cap], cut to fit. */
 static void xep0077__copy(char *dst, size_t cap, const char *src)
 {
-  size_t n = strlen(src);
-  if (n >= cap) n = cap - 1;
-  memcpy(dst, src, n);
-  dst[n] = 0;
+  while (--cap && *src) *dst++ = *src++; /* cap >= 1 */
+  *dst = 0;
 }
 
 /* s (NULL: "") copied whole into dst[cap]; 0 when it does not fit. */
