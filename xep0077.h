@@ -2190,8 +2190,8 @@ static size_t xep0077__hlen(int alg) { return alg == 256 ? 32 : 20; }
 /* Writes the characters of s (no NUL) at dst; returns how many. */
 XEP0077__COLD static size_t xep0077__cat(char *dst, const char *s)
 {
-  size_t n = strlen(s);
-  memcpy(dst, s, n);
+  size_t n = 0;
+  for (; s[n]; n++) dst[n] = s[n];
   return n;
 }
 
