@@ -2195,13 +2195,12 @@ XEP0077__COLD static size_t xep0077__cat(char *dst, const char *s)
   return n;
 }
 
-/* One SASL element: head (up to its last attribute's value), the base64
-   payload, which the log does not show, and the end tag. */
+/* One SASL element: head (its start tag), the base64 payload, which the
+   log does not show, and the end tag. */
 static int xep0077__sasl_send(xep0077 *c, const char *head, const char *b64, const char *tail)
 {
   xep0077__out_begin(c);
   xep0077__put(c, head);
-  xep0077__put(c, "'>");
   xep0077__put_secret(c, b64);
   xep0077__put(c, tail);
   return xep0077__out_end(c);
@@ -2217,9 +2216,9 @@ static int xep0077__sasl_auth(xep0077 *c)
   size_t n = 0, ul = strlen(u), pl = strlen(c->password);
   int rc;
   static const char *const auth[] = { /* by sasl_alg: 0, 1, 256 (as 2) */
-    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='PLAIN",
-    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-1",
-    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-256"
+    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='PLAIN'>",
+    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-1'>",
+    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-256'>"
   };
 
   if (c->sasl_alg) {
@@ -2339,7 +2338,7 @@ static int xep0077__sasl_challenge(xep0077 *c)
   n += xep0077__b64_enc(t.ck, hl, t.fin + n);
   memcpy(c->salted, t.srv, hl);
   xep0077__b64_enc((const unsigned char *)t.fin, n, t.b64);
-  rc = xep0077__sasl_send(c, "<response xmlns='" XEP0077__NS_SASL, t.b64, "</response>");
+  rc = xep0077__sasl_send(c, "<response xmlns='" XEP0077__NS_SASL "'>", t.b64, "</response>");
   if (!rc) c->scram_step = 2; /* salted[] now holds the ServerSignature */
 done:
   xep0077__wipe(&t, sizeof t);
