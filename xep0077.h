@@ -1985,9 +1985,10 @@ static void xep0077__put(xep0077 *c, const char *s)
   xep0077__w_put(&c->w, s, strlen(s));
 }
 
-/* An attribute value, escaped. */
-XEP0077__COLD static void xep0077__put_attr(xep0077 *c, const char *s)
+/* Markup up to an attribute value's quote, then the value, escaped. */
+XEP0077__COLD static void xep0077__put_attr(xep0077 *c, const char *markup, const char *s)
 {
+  xep0077__put(c, markup);
   xep0077__w_escaped(&c->w, s, strlen(s), 1);
 }
 
@@ -2116,9 +2117,8 @@ static void xep0077__header(xep0077 *c)
 {
   xep0077_xml_restart(&c->xml);
   xep0077__out_begin(c);
-  xep0077__put(c, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-                  "xmlns:stream='" XEP0077__NS_STREAM "' to='");
-  xep0077__put_attr(c, c->cfg.domain);
+  xep0077__put_attr(c, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                       "xmlns:stream='" XEP0077__NS_STREAM "' to='", c->cfg.domain);
   xep0077__put(c, "' version='1.0' xml:lang='en'>");
   c->phase = XEP0077__P_HEADER; /* not after: fail() leaves it closed */
   if (xep0077__out_end(c)) xep0077__fail(c, XEP0077_ERR_TOO_BIG);
@@ -2738,12 +2738,8 @@ static void xep0077__event(xep0077 *c, int ev)
        dropped whole if the buffer is full. */
     if (ev == XEP0077_XML_STANZA_END) {
       xep0077__out_begin(c);
-      xep0077__put(c, "<iq type='error' id='");
-      xep0077__put_attr(c, c->peer_id);
-      if (c->peer_from[0]) {
-        xep0077__put(c, "' to='");
-        xep0077__put_attr(c, c->peer_from);
-      }
+      xep0077__put_attr(c, "<iq type='error' id='", c->peer_id);
+      if (c->peer_from[0]) xep0077__put_attr(c, "' to='", c->peer_from);
       xep0077__put(c, "'><error type='cancel'><service-unavailable xmlns='" XEP0077__NS_STANZAS
                       "'/></error></iq>");
       xep0077__out_end(c);
