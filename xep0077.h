@@ -414,9 +414,10 @@ typedef struct xep0077 {
   /* 1 when xep0077_poll stopped with input still buffered (it bounds its
      work per call): call it again before waiting on the socket. */
   int again;
+  size_t out_sent;     /* of out[]: the bytes the transport took          */
   xep0077_config cfg;  /* public */
   int reg_kind, account_gone, late, scram_step, out_try, remove_sent, nsecret;
-  size_t out_sent, log_from, scram_len, acc_len;
+  size_t log_from, scram_len, acc_len;
   unsigned long deadline, iq_seq;
   xep0077_iq_fn iq_fn;
   void *iq_user;
@@ -1843,6 +1844,12 @@ static int xep0077__word(const char *s)
   return i;
 }
 
+/* s is not NULL and equals t. */
+XEP0077__COLD static int xep0077__is(const char *s, const char *t)
+{
+  return s && !strcmp(s, t);
+}
+
 /* Memory that held a secret: a store the compiler may not drop. */
 static void xep0077__wipe(void *p, size_t n)
 {
@@ -1891,7 +1898,7 @@ static long xep0077__b64_dec(const char *in, size_t n, unsigned char *out, size_
 }
 
 /* An attribute of the current element; XMPP's own are unqualified. */
-static const char *xep0077__attr(const xep0077_xml *p, const char *name)
+XEP0077__COLD static const char *xep0077__attr(const xep0077_xml *p, const char *name)
 {
   return xep0077_xml_attr(p, "", name);
 }
@@ -1915,11 +1922,20 @@ static int xep0077__streq_ci(const char *a, const char *b)
   return *a == *b;
 }
 
-static void xep0077__copy(char *dst, size_t cap, const char *src, size_t n)
+/* String src into dst[cap], cut to fit. */
+static void xep0077__copy(char *dst, size_t cap, const char *src)
 {
-  if (n >= cap) n = cap - 1;
-  memcpy(dst, src, n);
-  dst[n] = 0;
+  while (--cap && *src) *dst++ = *src++; /* cap >= 1 */
+  *dst = 0;
+}
+
+/* s (NULL: "") copied whole into dst[cap]; 0 when it does not fit. */
+XEP0077__COLD static int xep0077__keep(char *dst, size_t cap, const char *s)
+{
+  size_t n = s ? strlen(s) : 0;
+  if (n >= cap) return 0;
+  memcpy(dst, s ? s : "", n + 1);
+  return 1;
 }
 
 /* A caller's string for the stream: not NULL, at least min bytes, and
@@ -1949,16 +1965,17 @@ static void xep0077__put(xep0077 *c, const char *s)
   xep0077__w_put(&c->w, s, strlen(s));
 }
 
-/* An attribute value, escaped. */
-XEP0077__COLD static void xep0077__put_attr(xep0077 *c, const char *s)
+/* Markup up to an attribute value's quote, then the value, escaped. */
+XEP0077__COLD static void xep0077__put_attr(xep0077 *c, const char *markup, const char *s)
 {
+  xep0077__put(c, markup);
   xep0077__w_escaped(&c->w, s, strlen(s), 1);
 }
 
-XEP0077__COLD static void xep0077__put_secret(xep0077 *c, const char *s, size_t n)
+XEP0077__COLD static void xep0077__put_secret(xep0077 *c, const char *s)
 {
   size_t from = c->w.len;
-  xep0077__w_escaped(&c->w, s, n, 0);
+  xep0077__w_escaped(&c->w, s, strlen(s), 0);
   if (c->nsecret < 4) {
     c->secret[c->nsecret][0] = from;
     c->secret[c->nsecret++][1] = c->w.len;
@@ -1990,16 +2007,19 @@ static int xep0077__out_end(xep0077 *c)
   }
 }
 
-static int xep0077__io_send(xep0077 *c, const unsigned char *b, size_t n)
+/* One send (rx 0) or receive (rx 1) of up to n bytes, through TLS when it
+   is on: the count moved, XEP0077_WANT_READ/_WRITE as they came, or a
+   status (the peer closed: ERR_CLOSED; a failure, or more than n: ERR_TLS
+   or ERR_IO). */
+XEP0077__COLD static int xep0077__io(xep0077 *c, int rx, unsigned char *b, size_t n)
 {
-  return c->tls_active ? c->cfg.tls->send(c->cfg.tls->ctx, b, n)
-                       : c->cfg.send(c->cfg.io, b, n);
-}
-
-static int xep0077__io_recv(xep0077 *c, unsigned char *b, size_t n)
-{
-  return c->tls_active ? c->cfg.tls->recv(c->cfg.tls->ctx, b, n)
-                       : c->cfg.recv(c->cfg.io, b, n);
+  const xep0077_tls *t = c->cfg.tls;
+  int r = c->tls_active ? (rx ? t->recv(t->ctx, b, n) : t->send(t->ctx, b, n))
+                        : (rx ? c->cfg.recv(c->cfg.io, b, n) : c->cfg.send(c->cfg.io, b, n));
+  if (r == XEP0077_WANT_READ || r == XEP0077_WANT_WRITE) return r;
+  if (r == 0) return XEP0077_ERR_CLOSED;
+  if (r < 0 || (size_t)r > n) return c->tls_active ? XEP0077_ERR_TLS : XEP0077_ERR_IO;
+  return r;
 }
 
 /* Move queued output to the transport; 0, or a status when it failed. */
@@ -2011,14 +2031,13 @@ static int xep0077__flush(xep0077 *c)
     size_t len = c->w.len - c->out_sent;
     int n;
     if (c->out_try && (size_t)c->out_try < len) len = (size_t)c->out_try;
-    n = xep0077__io_send(c, (const unsigned char *)c->out + c->out_sent, len);
+    n = xep0077__io(c, 0, (unsigned char *)c->out + c->out_sent, len);
     if (n == XEP0077_WANT_READ || n == XEP0077_WANT_WRITE) {
       c->out_try = (int)len;
       return 0;
     }
     c->out_try = 0;
-    if (n == 0) return XEP0077_ERR_CLOSED;
-    if (n < 0 || (size_t)n > len) return c->tls_active ? XEP0077_ERR_TLS : XEP0077_ERR_IO;
+    if (n < 0) return n;
     c->out_sent += (size_t)n;
   }
   if (c->reg_kind == XEP0077__R_CANCEL && c->w.len) c->remove_sent = 1;
@@ -2028,7 +2047,12 @@ static int xep0077__flush(xep0077 *c)
   return 0;
 }
 
-XEP0077__COLD static void xep0077__finish(xep0077 *c, int status)
+XEP0077__COLD static void xep0077__error_clear(xep0077 *c)
+{
+  memset(&c->error, 0, sizeof c->error);
+}
+
+static void xep0077__finish(xep0077 *c, int status)
 {
   if (c->status == XEP0077_PENDING) c->status = status;
 }
@@ -2040,7 +2064,8 @@ static void xep0077__tls_close(xep0077 *c)
   c->tls_active = 0;
 }
 
-/* A fatal condition: the stream is unusable from here on. */
+/* A fatal condition: the stream is unusable from here on. Status 0 is the
+   end of a close: the operation running completes with success. */
 static void xep0077__fail(xep0077 *c, int status)
 {
   int ended = status == XEP0077_ERR_STREAM || status == XEP0077_ERR_CLOSED;
@@ -2059,7 +2084,7 @@ static void xep0077__fail(xep0077 *c, int status)
       (status == XEP0077_ERR_CLOSED ||
        (unsigned)(xep0077__word(c->error.condition) - XEP0077__W_NOT_AUTHORIZED) < 2)) {
     c->account_gone = 1;
-    memset(&c->error, 0, sizeof c->error);
+    xep0077__error_clear(c);
     xep0077__finish(c, 0);
     return;
   }
@@ -2072,12 +2097,11 @@ static void xep0077__header(xep0077 *c)
 {
   xep0077_xml_restart(&c->xml);
   xep0077__out_begin(c);
-  xep0077__put(c, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-                  "xmlns:stream='" XEP0077__NS_STREAM "' to='");
-  xep0077__put_attr(c, c->cfg.domain);
+  xep0077__put_attr(c, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                       "xmlns:stream='" XEP0077__NS_STREAM "' to='", c->cfg.domain);
   xep0077__put(c, "' version='1.0' xml:lang='en'>");
+  c->phase = XEP0077__P_HEADER; /* not after: fail() leaves it closed */
   if (xep0077__out_end(c)) xep0077__fail(c, XEP0077_ERR_TOO_BIG);
-  c->phase = XEP0077__P_HEADER;
 }
 
 XEP0077DEF int xep0077_init(xep0077 *c, const xep0077_config *cfg)
@@ -2085,16 +2109,16 @@ XEP0077DEF int xep0077_init(xep0077 *c, const xep0077_config *cfg)
   memset(c, 0, sizeof *c);
   if (!cfg || !xep0077__text_ok(cfg->domain, 1) || !cfg->send || !cfg->recv || !cfg->now_ms)
     return XEP0077_ERR_ARG;
-  if (cfg->tls && (!cfg->tls->start || !cfg->tls->handshake || !cfg->tls->send ||
-                   !cfg->tls->recv || !cfg->tls->verified))
+  if (cfg->tls ? !cfg->tls->start || !cfg->tls->handshake || !cfg->tls->send ||
+                     !cfg->tls->recv || !cfg->tls->verified
+               : cfg->direct_tls) /* direct TLS needs TLS */
     return XEP0077_ERR_ARG;
-  if (cfg->direct_tls && !cfg->tls) return XEP0077_ERR_ARG;
   c->cfg = *cfg;
   if (!c->cfg.timeout_ms) c->cfg.timeout_ms = 30000;
   if (!c->cfg.scram_max_iterations) c->cfg.scram_max_iterations = 100000;
   xep0077_xml_init(&c->xml, c->xmlmem, sizeof c->xmlmem);
-  xep0077_xmlw_init(&c->w, c->out, sizeof c->out, NULL, NULL);
-  c->status = 0;
+  c->w.buf = c->out; /* xmlw_init on the zeroed writer: no flush callback */
+  c->w.cap = sizeof c->out;
   return 0;
 }
 
@@ -2105,7 +2129,7 @@ static int xep0077__op(xep0077 *c, int op, unsigned long timeout_ms)
   c->op = op;
   c->status = XEP0077_PENDING;
   c->deadline = c->cfg.now_ms(c->cfg.user) + (timeout_ms ? timeout_ms : c->cfg.timeout_ms);
-  memset(&c->error, 0, sizeof c->error);
+  xep0077__error_clear(c);
   return 0;
 }
 
@@ -2146,20 +2170,18 @@ static size_t xep0077__hlen(int alg) { return alg == 256 ? 32 : 20; }
 /* Writes the characters of s (no NUL) at dst; returns how many. */
 XEP0077__COLD static size_t xep0077__cat(char *dst, const char *s)
 {
-  size_t n = strlen(s);
-  memcpy(dst, s, n);
+  size_t n = 0;
+  for (; s[n]; n++) dst[n] = s[n];
   return n;
 }
 
-/* One SASL element: head (up to its last attribute's value), the base64
-   payload, which the log does not show, and the end tag. */
-static int xep0077__sasl_send(xep0077 *c, const char *head, const char *b64, size_t n,
-                              const char *tail)
+/* One SASL element: head (its start tag), the base64 payload, which the
+   log does not show, and the end tag. */
+static int xep0077__sasl_send(xep0077 *c, const char *head, const char *b64, const char *tail)
 {
   xep0077__out_begin(c);
   xep0077__put(c, head);
-  xep0077__put(c, "'>");
-  xep0077__put_secret(c, b64, n);
+  xep0077__put_secret(c, b64);
   xep0077__put(c, tail);
   return xep0077__out_end(c);
 }
@@ -2171,12 +2193,12 @@ static int xep0077__sasl_auth(xep0077 *c)
   const xep0077_crypto *k = c->cfg.crypto;
   const char *u = c->username;
   char b64[sizeof c->scram * 4 / 3 + 4];
-  size_t n = 0, ul = strlen(u), pl = strlen(c->password), m;
+  size_t n = 0, ul = strlen(u), pl = strlen(c->password);
   int rc;
   static const char *const auth[] = { /* by sasl_alg: 0, 1, 256 (as 2) */
-    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='PLAIN",
-    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-1",
-    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-256"
+    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='PLAIN'>",
+    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-1'>",
+    "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-256'>"
   };
 
   if (c->sasl_alg) {
@@ -2191,21 +2213,21 @@ static int xep0077__sasl_auth(xep0077 *c)
     }
     n += xep0077__cat(o + n, ",r=");
     n += xep0077__b64_enc(rnd, sizeof rnd, o + n);
-    m = xep0077__b64_enc((const unsigned char *)o, n, b64);
+    xep0077__b64_enc((const unsigned char *)o, n, b64);
     memmove(o, o + 3, n - 3); /* keep the bare message only */
     c->scram_len = n - 3;
   } else { /* PLAIN: \0user\0password */
     unsigned char *raw = (unsigned char *)c->scram;
     n = ul + pl + 2;
-    if (n > sizeof c->scram || n * 4 / 3 + 4 > sizeof b64) return XEP0077_ERR_ARG;
+    if (n > sizeof c->scram) return XEP0077_ERR_ARG; /* then its base64 fits b64[] */
     raw[0] = 0;
     memcpy(raw + 1, c->username, ul);
     raw[ul + 1] = 0;
     memcpy(raw + ul + 2, c->password, pl);
-    m = xep0077__b64_enc(raw, n, b64);
+    xep0077__b64_enc(raw, n, b64);
     xep0077__wipe(raw, n);
   }
-  rc = xep0077__sasl_send(c, auth[c->sasl_alg == 256 ? 2 : c->sasl_alg], b64, m, "</auth>");
+  rc = xep0077__sasl_send(c, auth[c->sasl_alg == 256 ? 2 : c->sasl_alg], b64, "</auth>");
   xep0077__wipe(b64, sizeof b64);
   if (!rc) {
     c->phase = XEP0077__P_SASL;
@@ -2295,8 +2317,8 @@ static int xep0077__sasl_challenge(xep0077 *c)
   n += xep0077__cat(t.fin + n, ",p=");
   n += xep0077__b64_enc(t.ck, hl, t.fin + n);
   memcpy(c->salted, t.srv, hl);
-  n = xep0077__b64_enc((const unsigned char *)t.fin, n, t.b64);
-  rc = xep0077__sasl_send(c, "<response xmlns='" XEP0077__NS_SASL, t.b64, n, "</response>");
+  xep0077__b64_enc((const unsigned char *)t.fin, n, t.b64);
+  rc = xep0077__sasl_send(c, "<response xmlns='" XEP0077__NS_SASL "'>", t.b64, "</response>");
   if (!rc) c->scram_step = 2; /* salted[] now holds the ServerSignature */
 done:
   xep0077__wipe(&t, sizeof t);
@@ -2322,7 +2344,7 @@ static int xep0077__sasl_success(xep0077 *c)
   return diff ? XEP0077_ERR_SASL_SIGNATURE : 0;
 }
 
-static void xep0077__sasl_wipe(xep0077 *c)
+XEP0077__COLD static void xep0077__sasl_wipe(xep0077 *c)
 {
   /* scram[], salted[] and acc[] follow each other in the struct */
   xep0077__wipe(c->scram, offsetof(xep0077, acc) + sizeof c->acc - offsetof(xep0077, scram));
@@ -2363,10 +2385,11 @@ XEP0077DEF xep0077_xmlw *xep0077_writer(xep0077 *c) { return &c->w; }
 static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
 {
   char *id = c->next_id; /* armed by iq_send */
-  size_t tl = to ? strlen(to) : 0;
   unsigned long v;
   int i;
-  if (to && (tl >= sizeof c->iq_to || !xep0077__text_ok(to, 0))) return XEP0077_ERR_ARG;
+  /* iq_to names who must answer; no reply is awaited while one is begun */
+  if ((to && !xep0077__text_ok(to, 0)) || !xep0077__keep(c->iq_to, sizeof c->iq_to, to))
+    return XEP0077_ERR_ARG;
   /* A fresh id per request: a sequence number mixed so ids don't repeat
      across connections made in the same millisecond. */
   v = ++c->iq_seq * 2654435761ul + c->cfg.now_ms(c->cfg.user);
@@ -2381,7 +2404,6 @@ static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
     id[0] = 0;
     return xep0077__out_end(c);
   }
-  memcpy(c->iq_to, to ? to : "", tl + 1); /* fits: checked above */
   return 0;
 }
 
@@ -2425,20 +2447,25 @@ XEP0077DEF int xep0077_iq_send(xep0077 *c, xep0077_iq_fn fn, void *user,
 XEP0077__COLD static int xep0077__reply_from_ok(const xep0077 *c, const char *from)
 {
   size_t bl;
-  if (c->iq_to[0]) return from && xep0077__streq_ci(from, c->iq_to);
-  if (!from || !*from || xep0077__streq_ci(from, c->cfg.domain)) return 1;
+  if (!from) return !c->iq_to[0];
+  /* the entity asked, else the domain, or no from at all */
+  if (xep0077__streq_ci(from, c->iq_to[0] ? c->iq_to : c->cfg.domain)) return 1;
+  if (c->iq_to[0]) return 0;
+  if (!*from) return 1;
   /* our full JID or its bare part (never when jid is "": from is not) */
   bl = strcspn(c->jid, "/");
   return !strncmp(from, c->jid, bl) && (!from[bl] || !strcmp(from + bl, c->jid + bl));
 }
 
-static void xep0077__acc(xep0077 *c, const char *s, size_t n)
+/* The TEXT event's piece appended to acc[]. */
+static void xep0077__acc(xep0077 *c)
 {
+  size_t n = c->xml.text_len;
   if (c->acc_len + n >= sizeof c->acc) {
     n = sizeof c->acc - 1 - c->acc_len;
     c->saw_text = 2; /* overflow: too long for what we read */
   }
-  memcpy(c->acc + c->acc_len, s, n);
+  memcpy(c->acc + c->acc_len, c->xml.text, n);
   c->acc_len += n;
   c->acc[c->acc_len] = 0;
 }
@@ -2452,10 +2479,10 @@ static void xep0077__error_event(xep0077 *c, int ev, int depth, int cond_ns)
   if (ev == XEP0077_XML_START && xep0077__word(p->ns) == cond_ns) {
     if (xep0077__word(p->name) == XEP0077__W_TEXT) c->saw_text = 1;
     else if (!c->error.condition[0])
-      xep0077__copy(c->error.condition, sizeof c->error.condition, p->name, strlen(p->name));
+      xep0077__copy(c->error.condition, sizeof c->error.condition, p->name);
   } else if (ev == XEP0077_XML_TEXT && c->saw_text == 1) {
     size_t have = strlen(c->error.text);
-    xep0077__copy(c->error.text + have, sizeof c->error.text - have, p->text, p->text_len);
+    xep0077__copy(c->error.text + have, sizeof c->error.text - have, p->text);
   } else if (ev == XEP0077_XML_END) {
     c->saw_text = 0;
   }
@@ -2485,14 +2512,21 @@ static int xep0077__bind_fn(xep0077 *c, int ev)
 {
   xep0077_xml *p = &c->xml;
   if (p->depth == 3) { /* <bind><jid>: START, TEXT or END */
-    if (ev == XEP0077_XML_TEXT) xep0077__acc(c, p->text, p->text_len);
+    if (ev == XEP0077_XML_TEXT) xep0077__acc(c);
     else if (xep0077__word(p->name) != XEP0077__W_JID) return 0;
     else if (ev == XEP0077_XML_START) c->acc_len = 0;
-    else xep0077__copy(c->jid, sizeof c->jid, c->acc, c->acc_len);
+    else xep0077__copy(c->jid, sizeof c->jid, c->acc);
   } else if (ev == XEP0077_XML_STANZA_END && !c->jid[0] && !c->error.condition[0]) {
     return XEP0077_ERR_BIND;
   }
   return 0;
+}
+
+/* <name xmlns='ns'> in the output: the payloads' elements. */
+XEP0077__COLD static void xep0077__start_ns(xep0077 *c, const char *name, const char *ns)
+{
+  xep0077_xmlw_start(&c->w, name);
+  xep0077_xmlw_attr(&c->w, "xmlns", ns);
 }
 
 static void xep0077__bind(xep0077 *c)
@@ -2501,8 +2535,7 @@ static void xep0077__bind(xep0077 *c)
   c->phase = XEP0077__P_BIND;
   c->jid[0] = 0;
   if ((rc = xep0077__iq_start(c, "set", NULL)) == 0) {
-    xep0077_xmlw_start(&c->w, "bind");
-    xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_BIND);
+    xep0077__start_ns(c, "bind", XEP0077__NS_BIND);
     if (c->cfg.resource && *c->cfg.resource) {
       xep0077_xmlw_start(&c->w, "resource");
       xep0077_xmlw_text(&c->w, c->cfg.resource);
@@ -2520,8 +2553,8 @@ static void xep0077__features_done(xep0077 *c)
     if ((c->features & XEP0077__FT_STARTTLS) && c->cfg.tls) { /* whenever it can be had */
       xep0077__out_begin(c);
       xep0077__put(c, "<starttls xmlns='" XEP0077__NS_TLS "'/>");
+      c->phase = XEP0077__P_STARTTLS; /* before a fail() closes it */
       if ((rc = xep0077__out_end(c)) != 0) xep0077__fail(c, rc);
-      c->phase = XEP0077__P_STARTTLS;
       return;
     }
     if (!c->cfg.insecure_plaintext) {
@@ -2559,13 +2592,8 @@ static void xep0077__event(xep0077 *c, int ev)
     if (c->phase == XEP0077__P_HEADER) c->phase = XEP0077__P_FEATURES;
     return;
   }
-  if (ev == XEP0077_XML_STREAM_END) {
-    if (c->phase == XEP0077__P_CLOSING) {
-      c->phase = XEP0077__P_CLOSED;
-      xep0077__finish(c, 0);
-    } else {
-      xep0077__fail(c, XEP0077_ERR_CLOSED);
-    }
+  if (ev == XEP0077_XML_STREAM_END) { /* the answer to our close, else a failure */
+    xep0077__fail(c, c->phase == XEP0077__P_CLOSING ? 0 : XEP0077_ERR_CLOSED);
     return;
   }
   if (ev == XEP0077_XML_START && d == 1) {
@@ -2581,29 +2609,26 @@ static void xep0077__event(xep0077 *c, int ev)
         c->features = 0;
       } else if (nm == XEP0077__W_ERROR) {
         c->in_stanza = XEP0077__IN_STREAM_ERROR;
-        if (!c->account_gone) memset(&c->error, 0, sizeof c->error);
+        if (!c->account_gone) xep0077__error_clear(c);
       }
     } else if (ns == XEP0077__W_TLS_NS && c->phase == XEP0077__P_STARTTLS) {
       c->in_stanza = XEP0077__IN_TLS;
     } else if (ns == XEP0077__W_SASL_NS && c->phase == XEP0077__P_SASL) {
       c->in_stanza = XEP0077__IN_SASL;
-      memset(&c->error, 0, sizeof c->error);
+      xep0077__error_clear(c);
     } else if (ns == XEP0077__W_CLIENT_NS && nm == XEP0077__W_IQ) {
       const char *id = xep0077__attr(p, "id");
       const char *from = xep0077__attr(p, "from");
-      if ((t == XEP0077__W_RESULT || t == XEP0077__W_ERROR) && c->iq_id[0] && id &&
-          !strcmp(id, c->iq_id) && xep0077__reply_from_ok(c, from)) {
+      if ((t == XEP0077__W_RESULT || t == XEP0077__W_ERROR) && c->iq_id[0] &&
+          xep0077__is(id, c->iq_id) && xep0077__reply_from_ok(c, from)) {
         c->in_stanza = XEP0077__IN_REPLY;
         c->reply_err = t == XEP0077__W_ERROR; /* remembers the reply type */
-        memset(&c->error, 0, sizeof c->error);
+        xep0077__error_clear(c);
       } else if ((t == XEP0077__W_GET || t == XEP0077__W_SET) && id &&
                  c->phase != XEP0077__P_CLOSING) { /* nothing after our </stream:stream> */
-        size_t il = strlen(id), fl = from ? strlen(from) : 0;
-        if (il < sizeof c->peer_id && fl < sizeof c->peer_from) {
+        if (xep0077__keep(c->peer_id, sizeof c->peer_id, id) &&
+            xep0077__keep(c->peer_from, sizeof c->peer_from, from))
           c->in_stanza = XEP0077__IN_UNHANDLED;
-          memcpy(c->peer_id, id, il + 1);
-          memcpy(c->peer_from, from ? from : "", fl + 1);
-        }
       }
     }
   }
@@ -2618,7 +2643,7 @@ static void xep0077__event(xep0077 *c, int ev)
       c->acc_len = 0;
       c->features |= XEP0077__FT_MECH;
     } else if (ev == XEP0077_XML_TEXT && (c->features & XEP0077__FT_MECH)) {
-      xep0077__acc(c, p->text, p->text_len);
+      xep0077__acc(c);
     } else if (ev == XEP0077_XML_END && (c->features & XEP0077__FT_MECH)) {
       int m = xep0077__word(c->acc) - XEP0077__W_SHA256; /* FT_SHA256, _SHA1, _PLAIN */
       c->features &= ~XEP0077__FT_MECH;
@@ -2641,11 +2666,11 @@ static void xep0077__event(xep0077 *c, int ev)
     /* A failure here finishes the login (xep0077__fail), and the end of the
        same xep0077_poll call wipes its secrets (xep0077__sasl_wipe). */
     if (ev == XEP0077_XML_TEXT && d == 1) {
-      xep0077__acc(c, p->text, p->text_len);
+      xep0077__acc(c);
       return;
     }
     if (ev != XEP0077_XML_STANZA_END) { /* a <failure/>'s condition and text */
-      if (d == 2) xep0077__error_event(c, ev, 2, XEP0077__W_SASL_NS);
+      xep0077__error_event(c, ev, 2, XEP0077__W_SASL_NS);
       return;
     }
     rc = XEP0077_ERR_PROTOCOL;
@@ -2668,7 +2693,7 @@ static void xep0077__event(xep0077 *c, int ev)
     if (c->reply_err) { /* type='error': <error type code> and its condition */
       if (ev == XEP0077_XML_START && d == 2 && nm == XEP0077__W_ERROR) {
         const char *t = xep0077__attr(p, "type"), *code = xep0077__attr(p, "code");
-        if (t) xep0077__copy(c->error.type, sizeof c->error.type, t, strlen(t));
+        if (t) xep0077__copy(c->error.type, sizeof c->error.type, t);
         c->error.code = xep0077__digits(code, 0, 10000);
       }
       xep0077__error_event(c, ev, 3, XEP0077__W_STANZAS_NS);
@@ -2693,12 +2718,8 @@ static void xep0077__event(xep0077 *c, int ev)
        dropped whole if the buffer is full. */
     if (ev == XEP0077_XML_STANZA_END) {
       xep0077__out_begin(c);
-      xep0077__put(c, "<iq type='error' id='");
-      xep0077__put_attr(c, c->peer_id);
-      if (c->peer_from[0]) {
-        xep0077__put(c, "' to='");
-        xep0077__put_attr(c, c->peer_from);
-      }
+      xep0077__put_attr(c, "<iq type='error' id='", c->peer_id);
+      if (c->peer_from[0]) xep0077__put_attr(c, "' to='", c->peer_from);
       xep0077__put(c, "'><error type='cancel'><service-unavailable xmlns='" XEP0077__NS_STANZAS
                       "'/></error></iq>");
       xep0077__out_end(c);
@@ -2772,11 +2793,10 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
     }
     if ((rc = xep0077__flush(c)) != 0) { xep0077__fail(c, rc); break; }
     if (!xep0077_xml_pending(&c->xml)) {
-      int n = xep0077__io_recv(c, c->in, sizeof c->in);
+      int n = xep0077__io(c, 1, c->in, sizeof c->in);
       if (n == XEP0077_WANT_READ || n == XEP0077_WANT_WRITE) break;
-      if (n <= 0) {
-        if (c->phase == XEP0077__P_CLOSING && n == 0) { c->phase = XEP0077__P_CLOSED; xep0077__finish(c, 0); }
-        else xep0077__fail(c, n == 0 ? XEP0077_ERR_CLOSED : c->tls_active ? XEP0077_ERR_TLS : XEP0077_ERR_IO);
+      if (n < 0) { /* after our </stream:stream>, the close is the answer */
+        xep0077__fail(c, n == XEP0077_ERR_CLOSED && c->phase == XEP0077__P_CLOSING ? 0 : n);
         break;
       }
       if (xep0077__secret_reply(c)) {
@@ -2796,8 +2816,7 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
     xep0077__fail(c, rc);
   if (c->status == XEP0077_PENDING &&
       (long)(c->cfg.now_ms(c->cfg.user) - c->deadline) >= 0 && c->op != XEP0077__OP_NONE) {
-    if (c->op == XEP0077__OP_CLOSE) { c->phase = XEP0077__P_CLOSED; xep0077__finish(c, 0); }
-    else xep0077__fail(c, XEP0077_ERR_TIMEOUT);
+    xep0077__fail(c, c->op == XEP0077__OP_CLOSE ? 0 : XEP0077_ERR_TIMEOUT);
   }
   if (c->phase == XEP0077__P_CLOSED) xep0077__tls_close(c);
   if (secret && !xep0077_xml_pending(&c->xml)) { /* all of it read: forget it */
@@ -2828,23 +2847,26 @@ XEP0077DEF int xep0077_wait(xep0077 *c)
   }
 }
 
+/* The blocking calls: the _start, then the pump until it ends. */
+XEP0077__COLD static int xep0077__block(xep0077 *c, int rc)
+{
+  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+}
+
 XEP0077DEF int xep0077_connect(xep0077 *c, unsigned long timeout_ms)
 {
-  int rc = xep0077_connect_start(c, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_connect_start(c, timeout_ms));
 }
 
 XEP0077DEF int xep0077_login(xep0077 *c, const char *username, const char *password,
                              unsigned long timeout_ms)
 {
-  int rc = xep0077_login_start(c, username, password, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_login_start(c, username, password, timeout_ms));
 }
 
 XEP0077DEF int xep0077_close(xep0077 *c, unsigned long timeout_ms)
 {
-  int rc = xep0077_close_start(c, timeout_ms);
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
+  return xep0077__block(c, xep0077_close_start(c, timeout_ms));
 }
 
 
@@ -2886,18 +2908,17 @@ static const char *xep0077__q_open(xep0077_query *q, int depth)
 }
 
 /* A copy of s (n bytes) in the pool, NUL-terminated, or NULL. */
-static const char *xep0077__q_strn(xep0077_query *q, const char *s, size_t n)
+XEP0077__COLD static const char *xep0077__q_strn(xep0077_query *q, const char *s, size_t n)
 {
   const char *r = xep0077__q_text(q, s, n);
   if (r) q->pool_len++; /* keep the NUL */
   return r;
 }
 
-/* An attribute of the current element, copied into the pool; NULL when
-   absent (or the pool is full). */
-static const char *xep0077__q_attr(xep0077_query *q, const xep0077_xml *p, const char *name)
+/* A copy of string s (an attribute, a name) in the pool; NULL when s is
+   (an absent attribute) or the pool is full. */
+XEP0077__COLD static const char *xep0077__q_str(xep0077_query *q, const char *s)
 {
-  const char *s = xep0077__attr(p, name);
   return s ? xep0077__q_strn(q, s, strlen(s)) : NULL;
 }
 
@@ -3089,7 +3110,7 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
   case XEP0077__A_FIELD: {
     xep0077_field *l = &q->field[q->nfields];
     if (q->nfields >= XEP0077_QUERY_FIELDS) { q->err = XEP0077_ERR_NOMEM; return 0; }
-    if (!(l->name = xep0077__q_strn(q, p->name, strlen(p->name)))) return 0; /* full */
+    if (!(l->name = xep0077__q_str(q, p->name))) return 0; /* full */
     if ((l->value = xep0077__q_open(q, d)) != NULL) q->nfields++;
     return 0;
   }
@@ -3131,7 +3152,7 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
       if (r->act == XEP0077__A_MEDIA) /* a number */
         *(int *)m = xep0077__digits(xep0077__attr(p, a->name), *(int *)m, 100000);
       else
-        *(const char **)m = xep0077__q_attr(q, p, a->name);
+        *(const char **)m = xep0077__q_str(q, xep0077__attr(p, a->name));
     }
   if (slot) *slot = xep0077__q_open(q, d);
   return 0;
@@ -3146,7 +3167,7 @@ static int xep0077__q_find(const xep0077_query *q, const char *name)
   const char *s = form ? (const char *)&q->form[0].var : (const char *)&q->field[0].name;
   for (i = 0; i < n; i++, s += form ? sizeof q->form[0] : sizeof q->field[0]) {
     const char *v = *(const char *const *)(const void *)s;
-    if (v && !strcmp(v, name)) return i;
+    if (xep0077__is(v, name)) return i;
   }
   return -1;
 }
@@ -3239,8 +3260,8 @@ static void xep0077__put_value(xep0077 *c, const char *name, const xep0077_form_
   }
   xep0077_xmlw_start(&c->w, f ? "value" : name);
   xep0077__w_close_tag(&c->w);
-  if ((type && !strcmp(type, "text-private")) || strstr(name, "password"))
-    xep0077__put_secret(c, v, strlen(v));
+  if (xep0077__is(type, "text-private") || strstr(name, "password"))
+    xep0077__put_secret(c, v);
   else
     xep0077_xmlw_text(&c->w, v);
   xep0077_xmlw_end(&c->w);
@@ -3252,12 +3273,11 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
 {
   int i, k;
   if (q->form_present) {
-    xep0077_xmlw_start(&c->w, "x");
-    xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_DATA);
+    xep0077__start_ns(c, "x", XEP0077__NS_DATA);
     xep0077_xmlw_attr(&c->w, "type", "submit");
     for (i = 0; i < q->nform; i++) {
       const xep0077_form_field *f = &q->form[i];
-      if (!f->var || (f->type && !strcmp(f->type, "fixed"))) continue;
+      if (!f->var || xep0077__is(f->type, "fixed")) continue;
       /* The caller's value, else (hidden fields, defaults) the values as
          they came; a field with nothing to say is left out. */
       for (k = 0;; k++) {
@@ -3283,13 +3303,6 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
   }
 }
 
-/* Every registration request is one <query xmlns='jabber:iq:register'>;
-   xep0077__iq_arm closes it. */
-static void xep0077__query_open(xep0077 *c)
-{
-  xep0077_xmlw_start(&c->w, "query");
-  xep0077_xmlw_attr(&c->w, "xmlns", XEP0077__NS_REGISTER);
-}
 
 /* Begin the IQ of a registration call (an XEP0077__R_*): a get for the
    fields and the account's info, else a set. The account's calls (info,
@@ -3310,7 +3323,7 @@ static int xep0077__reg_begin(xep0077 *c, int kind, const char *to)
     return XEP0077_ERR_INSECURE;
   if ((rc = xep0077_iq_begin(c, XEP0077__RB_GET >> kind & 1 ? "get" : "set", to)) != 0) return rc;
   c->reg_kind = kind; /* not before: a busy stream keeps the running call's */
-  xep0077__query_open(c);
+  xep0077__start_ns(c, "query", XEP0077__NS_REGISTER); /* iq_arm closes it */
   return 0;
 }
 
@@ -3396,16 +3409,10 @@ static int xep0077__change_form(xep0077 *c, xep0077_query *q)
   xep0077_query_set(q, "password", c->new_pass);
   c->reg_kind = XEP0077__R_CHANGE_FORM;
   if ((rc = xep0077__iq_start(c, "set", NULL)) != 0) return rc;
-  xep0077__query_open(c);
+  xep0077__start_ns(c, "query", XEP0077__NS_REGISTER); /* iq_arm closes it */
   xep0077__put_query(c, q);
   rc = xep0077__iq_arm(c, xep0077__reg_fn, q);
   return rc ? rc : XEP0077_PENDING;
-}
-
-/* The blocking calls: the _start, then the pump until it ends. */
-XEP0077__COLD static int xep0077__block(xep0077 *c, int rc)
-{
-  return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
 }
 
 XEP0077DEF int xep0077_get_registration_fields(xep0077 *c, const char *to, xep0077_query *q,

@@ -1185,6 +1185,24 @@ static void t_misuse(const mode *m)
 static const step close_silent[] = { CONNECT_STEPS(PROSODY_FEATURES), CLI(C_END), END };
 static const step close_hangup[] = { CONNECT_STEPS(PROSODY_FEATURES), CLI(C_END), CLOSE };
 
+/* A stream header that does not fit the output buffer (a huge domain) fails
+   the connect and leaves the stream closed: nothing is sent, and a close
+   has nothing to say. */
+static const step nothing[] = { END };
+
+static void t_header_too_big(const mode *m)
+{
+  static char dom[XEP0077_OUT_SIZE + 8];
+  harness *h = h_new(m, nothing);
+  memset(dom, 'a', sizeof dom - 1);
+  h->cfg.domain = dom;
+  CHECK_RC(h_init(h), 0, "init with a long domain");
+  CHECK_RC(h_connect(h, 0), XEP0077_ERR_TOO_BIG, "connect with a header too big");
+  CHECK_RC(xep0077_poll(&h->c), 0, "poll after the failed connect");
+  CHECK_RC(xep0077_close_start(&h->c, 0), 0, "close after the failed connect: closed already");
+  CHECK(h->clen == 0, "the client sent %lu bytes", (unsigned long)h->clen);
+}
+
 static void t_close(const mode *m)
 {
   harness *h = h_new(m, close_silent);
@@ -2272,6 +2290,7 @@ int main(int argc, char **argv)
   run("stream prefix s: and username a,b=c", t_other_prefix, NMODES);
   run("API misuse", t_misuse, 2);
   run("close", t_close, NMODES);
+  run("stream header too big", t_header_too_big, 2);
   run("RFC 5802 end to end", t_rfc5802, NMODES);
   run("SCRAM failures", t_scram_failures, 4);
   run("SCRAM success without a challenge", t_scram_early_success, 2);
