@@ -186,9 +186,10 @@ header() {
       return
     fi
   done
-  # For the microcontrollers, the code size: what a firmware pays.
+  # For the microcontrollers, what a firmware pays in flash: size's "text"
+  # column, which is code and read-only data (.text + .rodata) together.
   case "$1" in
-    arm-none-eabi-*) detail="text $(arm-none-eabi-size "$OUT/$t.o" | awk 'NR == 2 { print $1 }') B with $variant, " ;;
+    arm-none-eabi-*) detail="flash (.text+.rodata) $(arm-none-eabi-size "$OUT/$t.o" | awk 'NR == 2 { print $1 }') B with $variant, " ;;
   esac
   ok "$t" "${detail}as is and with $variant"
 }
