@@ -41,9 +41,8 @@
    the hang or crash is one failed check. */
 #define XEP0077_IMPLEMENTATION
 #include "xep0077.h"
+#include "script.h" /* checks, byte and crypto helpers, script steps */
 
-#include <mbedtls/base64.h>
-#include <mbedtls/md.h>
 #include <mbedtls/pkcs5.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -55,56 +54,9 @@
 #include <unistd.h>
 
 /* ======================================================================
-   Checks
+   Matching, and the test filter (checks: script.h)
    ====================================================================== */
-static int g_pass, g_fail, g_verbose;
 static const char *g_filter; /* run only the tests whose name contains it */
-static char g_test[256];
-
-static void check_at(int ok, int line, const char *fmt, ...)
-{
-  va_list ap;
-  if (ok) {
-    g_pass++;
-    return;
-  }
-  g_fail++;
-  printf("FAIL %s: ", g_test);
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  printf(" [test_register.c:%d]\n", line);
-  fflush(stdout);
-}
-#define CHECK(cond, ...) check_at((cond) ? 1 : 0, __LINE__, __VA_ARGS__)
-
-static void check_rc_at(int got, int want, int line, const char *what)
-{
-  check_at(got == want, line, "%s returned %s (%d), expected %s (%d)", what,
-           xep0077_status_name(got), got, xep0077_status_name(want), want);
-}
-#define CHECK_RC(got, want, what) check_rc_at((got), (want), __LINE__, (what))
-
-static void check_str_at(const char *got, const char *want, int line, const char *what)
-{
-  if (!want)
-    check_at(got == NULL, line, "%s is \"%s\", expected NULL", what, got ? got : "");
-  else
-    check_at(got && !strcmp(got, want), line, "%s is %s%s%s, expected \"%s\"", what,
-             got ? "\"" : "", got ? got : "NULL", got ? "\"" : "", want);
-}
-#define CHECK_STR(got, want, what) check_str_at((got), (want), __LINE__, (what))
-
-/* memmem, which C99 lacks */
-static const char *find_bytes(const void *hay, size_t hn, const void *needle, size_t nn)
-{
-  const char *h = (const char *)hay;
-  size_t i;
-  if (!nn) return h;
-  for (i = 0; i + nn <= hn; i++)
-    if (h[i] == *(const char *)needle && !memcmp(h + i, needle, nn)) return h + i;
-  return NULL;
-}
 
 static int contains(const char *hay, const char *needle)
 {
@@ -130,11 +82,6 @@ static int glob(const char *p, const char *s)
 /* ======================================================================
    Crypto: mbedTLS for the client's SCRAM callbacks and the test's server
    ====================================================================== */
-static const mbedtls_md_info_t *md_of(int alg)
-{
-  return mbedtls_md_info_from_type(alg == 256 ? MBEDTLS_MD_SHA256 : MBEDTLS_MD_SHA1);
-}
-
 static int pbkdf2(int alg, const unsigned char *pw, size_t pwlen, const unsigned char *salt,
                   size_t saltlen, unsigned long iter, unsigned char *out, size_t outlen)
 {
@@ -149,38 +96,9 @@ static int pbkdf2(int alg, const unsigned char *pw, size_t pwlen, const unsigned
   return rc ? -1 : 0;
 }
 
-static size_t b64e(const void *in, size_t n, char *out, size_t cap)
-{
-  size_t olen = 0;
-  if (mbedtls_base64_encode((unsigned char *)out, cap, &olen, (const unsigned char *)in, n))
-    return 0;
-  out[olen] = 0;
-  return olen;
-}
-
-static long b64d(const char *in, size_t n, void *out, size_t cap)
-{
-  size_t olen = 0;
-  if (mbedtls_base64_decode((unsigned char *)out, cap, &olen, (const unsigned char *)in, n))
-    return -1;
-  return (long)olen;
-}
-
 /* ======================================================================
    The scripted peer
    ====================================================================== */
-enum { ST_END, ST_S, ST_C, ST_X, ST_CLOSE, ST_PAUSE };
-typedef struct step {
-  int kind;
-  const char *text;
-} step;
-#define SRV(x) { ST_S, x }
-#define CLI(x) { ST_C, x }
-#define EXACT(x) { ST_X, x }
-#define CLOSE { ST_CLOSE, NULL }
-#define PAUSE { ST_PAUSE, NULL }
-#define END { ST_END, NULL }
-
 typedef struct mode {
   int blocking;    /* 1: the blocking calls; 0: *_start + xep0077_poll      */
   size_t maxchunk; /* the server's bytes come in chunks of 1..maxchunk      */

@@ -28,84 +28,16 @@
 #define XEP0077_IMPLEMENTATION
 #define XEP0077_MBEDTLS
 #include "xep0077.h"
+#include "script.h" /* checks, byte and crypto helpers, script steps */
 
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <mbedtls/base64.h>
-#include <mbedtls/md.h>
 #include <mbedtls/pkcs5.h>
 
 /* ======================================================================
-   Checks
+   Matching (checks and byte helpers: script.h)
    ====================================================================== */
-static int g_pass, g_fail, g_verbose;
-static char g_test[200];
-
-static void check_at(int ok, int line, const char *fmt, ...)
-{
-  va_list ap;
-  if (ok) {
-    g_pass++;
-    return;
-  }
-  g_fail++;
-  printf("FAIL %s: ", g_test);
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  printf(" [test_stream.c:%d]\n", line);
-}
-#define CHECK(cond, ...) check_at((cond) ? 1 : 0, __LINE__, __VA_ARGS__)
-
-static void check_rc_at(int got, int want, int line, const char *what)
-{
-  check_at(got == want, line, "%s returned %s (%d), expected %s (%d)", what,
-           xep0077_status_name(got), got, xep0077_status_name(want), want);
-}
-#define CHECK_RC(got, want, what) check_rc_at((got), (want), __LINE__, (what))
-
-static void check_str_at(const char *got, const char *want, int line, const char *what)
-{
-  check_at(got && !strcmp(got, want), line, "%s is \"%s\", expected \"%s\"", what,
-           got ? got : "(null)", want);
-}
-#define CHECK_STR(got, want, what) check_str_at((got), (want), __LINE__, (what))
-
-/* memmem, which C99 lacks. Under valgrind, "uninitialised value" reported
-   here from check_secrets means the library copied uninitialised bytes into
-   the xep0077 struct that is being scanned (seen: iq_id[9..11]). */
-static const char *find_bytes(const void *hay, size_t hn, const void *needle, size_t nn)
-{
-  const char *h = (const char *)hay;
-  size_t i;
-  if (!nn) return h;
-  for (i = 0; i + nn <= hn; i++)
-    if (h[i] == *(const char *)needle && !memcmp(h + i, needle, nn)) return h + i;
-  return NULL;
-}
-
 static int contains(const char *hay, size_t n, const char *s)
 {
   return find_bytes(hay, n, s, strlen(s)) != NULL;
-}
-
-static size_t b64e(const void *in, size_t n, char *out, size_t cap)
-{
-  size_t olen = 0;
-  if (mbedtls_base64_encode((unsigned char *)out, cap, &olen, (const unsigned char *)in, n))
-    return 0;
-  out[olen] = 0;
-  return olen;
-}
-
-static long b64d(const char *in, size_t n, void *out, size_t cap)
-{
-  size_t olen = 0;
-  if (mbedtls_base64_decode((unsigned char *)out, cap, &olen, (const unsigned char *)in, n))
-    return -1;
-  return (long)olen;
 }
 
 /* ======================================================================
@@ -199,17 +131,6 @@ static int srv_pbkdf2(int alg, const char *pw, const unsigned char *salt, size_t
 /* ======================================================================
    The scripted peer
    ====================================================================== */
-enum { ST_END, ST_S, ST_C, ST_PAUSE, ST_CLOSE };
-typedef struct step {
-  int kind;
-  const char *text;
-} step;
-#define SRV(x) { ST_S, x }
-#define CLI(x) { ST_C, x }
-#define PAUSE { ST_PAUSE, NULL }
-#define CLOSE { ST_CLOSE, NULL }
-#define END { ST_END, NULL }
-
 typedef struct mode {
   int blocking;  /* 1: xep0077_connect/login/close/wait; 0: *_start + poll */
   int byte_mode; /* 1: every recv and send moves one byte                  */
@@ -364,11 +285,6 @@ static void expand(harness *h, const char *t)
 }
 
 /* ---- the test's SASL server: PLAIN and SCRAM-SHA-1/-256 (RFC 5802) ---- */
-static const mbedtls_md_info_t *md_of(int alg)
-{
-  return mbedtls_md_info_from_type(alg == 256 ? MBEDTLS_MD_SHA256 : MBEDTLS_MD_SHA1);
-}
-
 static void srv_auth(harness *h, const char *t, size_t n)
 {
   const char *m = find_bytes(t, n, "mechanism='", 11);
