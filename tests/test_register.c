@@ -28,6 +28,11 @@
    the server's bytes handed out in random chunk sizes under several seeds
    and 1 byte at a time, and the client's writes cut short at random.
 
+   The checks, the script steps and the scripted peer (transport, clock,
+   fake TLS) are tests/script.h, shared with tests/test_stream.c; this file
+   has its own reading of the client's bytes as stanzas (advance), its
+   registration and SCRAM server, its crypto callbacks and the tests.
+
    Build and run (what tests/run.sh would do):
      gcc -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pedantic -g -I. \
          tests/test_register.c -o /tmp/tr -lmbedcrypto && /tmp/tr
@@ -41,7 +46,31 @@
    the hang or crash is one failed check. */
 #define XEP0077_IMPLEMENTATION
 #include "xep0077.h"
-#include "script.h" /* checks, byte and crypto helpers, script steps */
+/* ======================================================================
+   The scripted peer: this test's modes and its part of the harness
+   (the transport, clock, fake TLS and the rest: script.h)
+   ====================================================================== */
+typedef struct mode {
+  int blocking;    /* 1: the blocking calls; 0: *_start + xep0077_poll      */
+  size_t maxchunk; /* the server's bytes come in chunks of 1..maxchunk      */
+  unsigned seed;
+  const char *name;
+} mode;
+
+#define MAX_POLLS 400000ul
+#define MAX_UNITS 128
+#define HARNESS_SBUF 600000   /* everything the server queues                */
+#define HARNESS_COUT 200000   /* everything the client writes                */
+#define HARNESS_LOG_IN 600000 /* the XML console, received                   */
+#define HARNESS_OWN                                                                    \
+  size_t unit_at[MAX_UNITS], unit_n[MAX_UNITS]; /* the client's units */             \
+  int nunits;                                                                          \
+  /* the test's server: the account, and SCRAM-SHA-1 */                               \
+  char account_user[256], account_pw[256];                                             \
+  int auths, responses, proof_ok;                                                      \
+  char cfb[600], sfirst[700];
+
+#include "script.h" /* checks, helpers, steps, the scripted peer */
 
 #include <mbedtls/pkcs5.h>
 #include <signal.h>
@@ -97,15 +126,8 @@ static int pbkdf2(int alg, const unsigned char *pw, size_t pwlen, const unsigned
 }
 
 /* ======================================================================
-   The scripted peer
+   The modes, and reading the client's bytes as units (stanzas)
    ====================================================================== */
-typedef struct mode {
-  int blocking;    /* 1: the blocking calls; 0: *_start + xep0077_poll      */
-  size_t maxchunk; /* the server's bytes come in chunks of 1..maxchunk      */
-  unsigned seed;
-  const char *name;
-} mode;
-
 static const mode MODES[] = {
   { 1, 7, 1, "blocking, chunks 1-7" },
   { 0, 64, 2, "pump, chunks 1-64" },
@@ -115,102 +137,6 @@ static const mode MODES[] = {
   { 1, 1, 6, "blocking, 1-byte chunks" },
 };
 #define NMODES ((int)(sizeof MODES / sizeof MODES[0]))
-
-#define MAX_POLLS 400000ul
-#define MAX_UNITS 128
-
-typedef struct harness {
-  xep0077 c;
-  xep0077_config cfg;
-  xep0077_tls tls;
-  xep0077_crypto crypto;
-  const mode *m;
-  /* script */
-  const step *steps;
-  int at;
-  char sbuf[600000]; /* everything the server queued                        */
-  size_t slen, spos; /* queued / handed to the client                        */
-  char cout[200000]; /* everything the client wrote                          */
-  size_t clen, cpos; /* written / cut into units                             */
-  size_t unit_at[MAX_UNITS], unit_n[MAX_UNITS]; /* the client's units      */
-  int nunits;
-  char id[64];       /* $ID                                                  */
-  char err[1200];
-  int script_failed, released;
-  /* transport and clock */
-  unsigned rng;
-  int send_closed, no_short_writes;
-  unsigned long now, polls, waits, last_sig;
-  int same, spin;
-  /* fake TLS */
-  int verified, tls_up, hs_wants, tls_closes;
-  size_t tls_at;
-  xep0077_send_fn raw_send;
-  xep0077_recv_fn raw_recv;
-  void *raw_io;
-  /* the test's server: the account, and SCRAM-SHA-1 */
-  char account_user[256], account_pw[256];
-  unsigned char salt[40];
-  size_t saltlen;
-  unsigned long iter;
-  int auths, responses, proof_ok;
-  char cfb[600], sfirst[700], sfirst64[1000], sfinal64[200];
-  /* XML console */
-  char log_in[600000], log_out[65536];
-  size_t log_in_len, log_out_len;
-} harness;
-
-static harness H;
-
-static unsigned rnd(harness *h)
-{
-  h->rng ^= h->rng << 13;
-  h->rng ^= h->rng >> 17;
-  h->rng ^= h->rng << 5;
-  return h->rng;
-}
-
-static void script_fail(harness *h, const char *fmt, ...)
-{
-  va_list ap;
-  if (h->script_failed++) return;
-  va_start(ap, fmt);
-  vsnprintf(h->err, sizeof h->err, fmt, ap);
-  va_end(ap);
-}
-
-static void sbuf_add(harness *h, const char *s, size_t n)
-{
-  if (h->slen + n >= sizeof h->sbuf) {
-    script_fail(h, "the server's transcript is too long");
-    return;
-  }
-  memcpy(h->sbuf + h->slen, s, n);
-  h->slen += n;
-}
-
-static void expand(harness *h, const char *t)
-{
-  while (*t) {
-    size_t n = strcspn(t, "$");
-    sbuf_add(h, t, n);
-    t += n;
-    if (!*t) break;
-    if (!strncmp(t, "$ID", 3)) {
-      sbuf_add(h, h->id, strlen(h->id));
-      t += 3;
-    } else if (!strncmp(t, "$SFIRST", 7)) {
-      sbuf_add(h, h->sfirst64, strlen(h->sfirst64));
-      t += 7;
-    } else if (!strncmp(t, "$SFINAL", 7)) {
-      sbuf_add(h, h->sfinal64, strlen(h->sfinal64));
-      t += 7;
-    } else {
-      sbuf_add(h, t, 1);
-      t++;
-    }
-  }
-}
 
 /* A NUL-terminated copy of the client's k-th unit (static, 4 slots). */
 static const char *unit(harness *h, int k)
@@ -458,116 +384,6 @@ static void advance(harness *h)
   }
 }
 
-/* ---- transport (raw TCP side) ------------------------------------------ */
-static int t_recv(void *io, unsigned char *buf, size_t len)
-{
-  harness *h = (harness *)io;
-  size_t n, k;
-  advance(h);
-  if (h->script_failed) return -1;
-  if (h->spos == h->slen) return h->steps[h->at].kind == ST_CLOSE ? 0 : XEP0077_WANT_READ;
-  n = h->slen - h->spos;
-  if (n > len) n = len;
-  k = h->m->maxchunk >= 100000 ? n : 1 + rnd(h) % h->m->maxchunk;
-  if (n > k) n = k;
-  memcpy(buf, h->sbuf + h->spos, n);
-  h->spos += n;
-  return (int)n;
-}
-
-static int t_send(void *io, const unsigned char *buf, size_t len)
-{
-  harness *h = (harness *)io;
-  size_t n = len;
-  if (h->send_closed) return 0;
-  if (!len) return 0;
-  if (!h->no_short_writes) {
-    if (rnd(h) % 6 == 0) return XEP0077_WANT_WRITE;
-    if (h->m->maxchunk == 1) n = 1;
-    else if (rnd(h) % 2) n = 1 + rnd(h) % len;
-  }
-  if (h->clen + n > sizeof h->cout) {
-    script_fail(h, "the client wrote more than %u bytes", (unsigned)sizeof h->cout);
-    return -1;
-  }
-  memcpy(h->cout + h->clen, buf, n);
-  h->clen += n;
-  return (int)n;
-}
-
-static unsigned long t_now(void *user) { return ((harness *)user)->now; }
-
-/* The blocking calls' wait: 1 ms while bytes move; once nothing changed
-   over two waits (a silent server), the whole time asked for. */
-static void t_wait(void *io, int want_write, unsigned long ms)
-{
-  harness *h = (harness *)io;
-  unsigned long sig;
-  advance(h);
-  sig = (unsigned long)h->clen * 7919ul + h->spos * 104729ul + (unsigned long)h->at * 31ul;
-  h->same = sig == h->last_sig ? h->same + 1 : 0;
-  h->last_sig = sig;
-  if (++h->waits > MAX_POLLS) {
-    h->spin = 1;
-    h->now += 1000000000ul;
-    return;
-  }
-  h->now += (want_write || h->same < 2) ? 1 : (ms ? ms : 1);
-}
-
-static void t_log(void *user, int dir, const char *text, size_t len)
-{
-  harness *h = (harness *)user;
-  char *b = dir == XEP0077_LOG_IN ? h->log_in : h->log_out;
-  size_t *l = dir == XEP0077_LOG_IN ? &h->log_in_len : &h->log_out_len;
-  size_t cap = dir == XEP0077_LOG_IN ? sizeof h->log_in : sizeof h->log_out;
-  if (dir == XEP0077_LOG_INFO) return;
-  if (*l + len > cap) len = cap - *l;
-  memcpy(b + *l, text, len);
-  *l += len;
-}
-
-/* ---- fake TLS: bytes pass unchanged ------------------------------------ */
-static int ft_start(void *ctx, xep0077_send_fn send, xep0077_recv_fn recv, void *io,
-                    const char *server_name)
-{
-  harness *h = (harness *)ctx;
-  (void)server_name;
-  h->raw_send = send;
-  h->raw_recv = recv;
-  h->raw_io = io;
-  return 0;
-}
-
-static int ft_handshake(void *ctx)
-{
-  harness *h = (harness *)ctx;
-  if (h->hs_wants > 0) {
-    h->hs_wants--;
-    return XEP0077_WANT_READ;
-  }
-  if (!h->tls_up) {
-    h->tls_up = 1;
-    h->tls_at = h->clen;
-  }
-  return 0;
-}
-
-static int ft_send(void *ctx, const unsigned char *b, size_t n)
-{
-  harness *h = (harness *)ctx;
-  return h->raw_send(h->raw_io, b, n);
-}
-
-static int ft_recv(void *ctx, unsigned char *b, size_t n)
-{
-  harness *h = (harness *)ctx;
-  return h->raw_recv(h->raw_io, b, n);
-}
-
-static int ft_verified(void *ctx) { return ((harness *)ctx)->verified; }
-static void ft_close(void *ctx) { ((harness *)ctx)->tls_closes++; }
-
 /* ---- the client's crypto ----------------------------------------------- */
 static int fc_random(void *ctx, unsigned char *out, size_t len)
 {
@@ -599,68 +415,16 @@ static int fc_pbkdf2(void *ctx, int alg, const unsigned char *pw, size_t pwlen,
 }
 
 /* ---- set-up and drivers ------------------------------------------------ */
-#define DOMAIN "localhost"
-
 static harness *h_new(const mode *m, const step *steps)
 {
-  harness *h = &H;
-  memset(h, 0, sizeof *h);
-  h->m = m;
-  h->steps = steps;
-  h->rng = m->seed * 2654435761u + 0x9e3779b9u;
-  if (!h->rng) h->rng = 1;
-  h->now = 5000000;
-  h->hs_wants = (int)(rnd(h) % 3);
-  h->verified = 1;
-  h->tls.ctx = h;
-  h->tls.start = ft_start;
-  h->tls.handshake = ft_handshake;
-  h->tls.send = ft_send;
-  h->tls.recv = ft_recv;
-  h->tls.verified = ft_verified;
-  h->tls.close = ft_close;
-  h->crypto.ctx = h;
-  h->crypto.random = fc_random;
-  h->crypto.hash = fc_hash;
-  h->crypto.hmac = fc_hmac;
-  h->crypto.pbkdf2 = fc_pbkdf2;
-  h->cfg.domain = DOMAIN;
-  h->cfg.send = t_send;
-  h->cfg.recv = t_recv;
-  h->cfg.io = h;
-  h->cfg.now_ms = t_now;
-  if (m->blocking) h->cfg.wait = t_wait;
-  h->cfg.log = t_log;
-  h->cfg.user = h;
-  h->cfg.tls = &h->tls;
-  h->cfg.crypto = &h->crypto;
-  h->cfg.resource = "probe";
-  /* prosody's salt is the base64 of a UUID string; 4096 iterations keep
-     valgrind runs short (prosody uses 10000). */
-  memcpy(h->salt, "c1d14bd0-b6e9-4d18-ad99-453daa5d712a", 36);
-  h->saltlen = 36;
+  harness *h = h_setup(m, steps, 5000000);
+  h->maxchunk = m->maxchunk;
+  h->stall_one_in = 6;
+  h->one_byte_sends = m->maxchunk == 1;
+  /* 4096 iterations keep valgrind runs short (prosody uses 10000) */
   h->iter = 4096;
   return h;
 }
-
-static int h_pump(harness *h, int rc)
-{
-  unsigned long polls = 0;
-  if (rc != XEP0077_PENDING) return rc;
-  for (;;) {
-    rc = xep0077_poll(&h->c);
-    h->polls++;
-    if (rc != XEP0077_PENDING) return rc;
-    if (++polls > MAX_POLLS) {
-      h->spin = 1;
-      return -9999;
-    }
-    h->now++;
-  }
-}
-
-/* Blocking call or _start + pump, as the mode says. */
-#define DRIVE(h, blocking_call, start_call) ((h)->m->blocking ? (blocking_call) : h_pump((h), (start_call)))
 
 static int h_connect(harness *h)
 {
@@ -739,12 +503,7 @@ static void h_finish(harness *h)
     for (k = 0; k < h->nunits; k++) printf("C: %.300s\n", unit(h, k));
     printf("S: (%u bytes)\n", (unsigned)h->slen);
   }
-  CHECK(!h->script_failed, "script: %s", h->err);
-  CHECK(h->steps[h->at].kind == ST_END || h->steps[h->at].kind == ST_CLOSE,
-        "the script stopped at step %d of its transcript", h->at);
-  CHECK(h->cpos == h->clen, "the client sent bytes the script did not expect: \"%.*s\"",
-        (int)(h->clen - h->cpos > 400 ? 400 : h->clen - h->cpos), h->cout + h->cpos);
-  CHECK(!h->spin, "an operation spun past %lu polls/waits", MAX_POLLS);
+  check_script_done(h);
 }
 
 static void check_names(const xep0077_query *q, const char *const *want, int nwant)
