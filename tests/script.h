@@ -8,7 +8,7 @@
                 "FAIL <g_test>: <detail> [<file>:<line>]", the file and line
                 of the CHECK. g_verbose is the test's -v flag.
      helpers    find_bytes (memmem, which C99 lacks), b64e / b64d (mbedTLS
-                base64), md_of (mbedTLS digest for alg 1 or 256)
+                base64), md_of (mbedTLS digest for alg 1 or 256), pbkdf2
      scripts    the steps of a transcript: SRV("...") the server sends ($ID,
                 $SFIRST, $SFINAL, $SBADSIG filled in from the harness),
                 CLI("...") / EXACT("...") the client must send, PAUSE (the
@@ -43,6 +43,7 @@
 
 #include <mbedtls/base64.h>
 #include <mbedtls/md.h>
+#include <mbedtls/pkcs5.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -127,6 +128,21 @@ static long b64d(const char *in, size_t n, void *out, size_t cap)
 static const mbedtls_md_info_t *md_of(int alg)
 {
   return mbedtls_md_info_from_type(alg == 256 ? MBEDTLS_MD_SHA256 : MBEDTLS_MD_SHA1);
+}
+
+/* PBKDF2-HMAC-SHA-1 / -256 straight from mbedTLS: 0, or -1 on failure. */
+static int pbkdf2(int alg, const unsigned char *pw, size_t pwlen, const unsigned char *salt,
+                  size_t saltlen, unsigned long iter, unsigned char *out, size_t outlen)
+{
+  mbedtls_md_context_t md;
+  int rc;
+  mbedtls_md_init(&md);
+  rc = mbedtls_md_setup(&md, md_of(alg), 1);
+  if (!rc)
+    rc = mbedtls_pkcs5_pbkdf2_hmac(&md, pw, pwlen, salt, saltlen, (unsigned int)iter,
+                                   (uint32_t)outlen, out);
+  mbedtls_md_free(&md);
+  return rc ? -1 : 0;
 }
 
 /* ======================================================================

@@ -72,7 +72,6 @@ typedef struct mode {
 
 #include "script.h" /* checks, helpers, steps, the scripted peer */
 
-#include <mbedtls/pkcs5.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -106,23 +105,6 @@ static int glob(const char *p, const char *s)
     if (*s != *p) return 0;
   }
   return *s == 0;
-}
-
-/* ======================================================================
-   Crypto: mbedTLS for the client's SCRAM callbacks and the test's server
-   ====================================================================== */
-static int pbkdf2(int alg, const unsigned char *pw, size_t pwlen, const unsigned char *salt,
-                  size_t saltlen, unsigned long iter, unsigned char *out, size_t outlen)
-{
-  mbedtls_md_context_t md;
-  int rc;
-  mbedtls_md_init(&md);
-  rc = mbedtls_md_setup(&md, md_of(alg), 1);
-  if (!rc)
-    rc = mbedtls_pkcs5_pbkdf2_hmac(&md, pw, pwlen, salt, saltlen, (unsigned int)iter,
-                                   (uint32_t)outlen, out);
-  mbedtls_md_free(&md);
-  return rc ? -1 : 0;
 }
 
 /* ======================================================================

@@ -68,8 +68,6 @@ typedef struct mode {
 
 #include "script.h" /* checks, helpers, steps, the scripted peer */
 
-#include <mbedtls/pkcs5.h>
-
 /* ======================================================================
    Matching (checks and byte helpers: script.h)
    ====================================================================== */
@@ -147,22 +145,15 @@ static void memo_add(int who, int alg, const unsigned char *pw, size_t pwlen,
 static int srv_pbkdf2(int alg, const char *pw, const unsigned char *salt, size_t saltlen,
                       unsigned long iter, unsigned char *out, size_t outlen)
 {
-  mbedtls_md_context_t md;
-  kdf_memo *m = memo_find(2, alg, (const unsigned char *)pw, strlen(pw), salt, saltlen, iter,
-                          outlen);
+  size_t pwlen = strlen(pw);
+  kdf_memo *m = memo_find(2, alg, (const unsigned char *)pw, pwlen, salt, saltlen, iter, outlen);
   int rc;
   if (m) {
     memcpy(out, m->out, outlen);
     return 0;
   }
-  mbedtls_md_init(&md);
-  rc = mbedtls_md_setup(&md, mbedtls_md_info_from_type(alg == 256 ? MBEDTLS_MD_SHA256
-                                                                  : MBEDTLS_MD_SHA1), 1);
-  if (!rc)
-    rc = mbedtls_pkcs5_pbkdf2_hmac(&md, (const unsigned char *)pw, strlen(pw), salt, saltlen,
-                                   (unsigned int)iter, (unsigned int)outlen, out);
-  mbedtls_md_free(&md);
-  if (!rc) memo_add(2, alg, (const unsigned char *)pw, strlen(pw), salt, saltlen, iter, out, outlen);
+  rc = pbkdf2(alg, (const unsigned char *)pw, pwlen, salt, saltlen, iter, out, outlen);
+  if (!rc) memo_add(2, alg, (const unsigned char *)pw, pwlen, salt, saltlen, iter, out, outlen);
   return rc;
 }
 
