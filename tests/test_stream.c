@@ -953,6 +953,15 @@ static int scram_verify(xep0077 *c, const char *server_final)
   return xep0077__sasl_success(c);
 }
 
+/* The client's answer to this server-first-message in RFC 5802's exchange
+   (user "user", password "pencil"): what its challenge step returns. */
+static int rfc5802_first(xep0077 *c, const char *sfirst)
+{
+  char cf[600];
+  return scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL", sfirst, "pencil", cf, sizeof cf,
+                      c);
+}
+
 static void t_scram_vectors(void)
 {
   static xep0077 c;
@@ -989,40 +998,29 @@ static void t_scram_vectors(void)
   CHECK_RC(scram_verify(&c, ""), XEP0077_ERR_SASL_SIGNATURE, "empty server-final");
 
   /* the server-first checks, before any key is derived */
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4095",
-                    "pencil", cf, sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_SASL_ITERATIONS, "i=4095");
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,"
-                    "i=99999999999999999999",
-                    "pencil", cf, sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_SASL_ITERATIONS, "i=99999999999999999999 (overflow)");
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "r=fyko+d2lbbFgONRv9qkxdawL,s=QSXCR+Q6sek8bf92,i=4096", "pencil", cf,
-                    sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_PROTOCOL, "server nonce == client nonce (not extended)");
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "r=fyko+d2lbbFgONRv9qkxdawX3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096",
-                    "pencil", cf, sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_PROTOCOL, "server nonce differing in the client part");
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "m=ext,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,"
-                    "i=4096",
-                    "pencil", cf, sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_PROTOCOL, "mandatory extension m= first");
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=,i=4096", "pencil", cf,
-                    sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_PROTOCOL, "empty salt");
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=",
-                    "pencil", cf, sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_PROTOCOL, "empty i=");
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096x",
-                    "pencil", cf, sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_PROTOCOL, "i=4096x");
+  CHECK_RC(rfc5802_first(&c, "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                             "s=QSXCR+Q6sek8bf92,i=4095"),
+           XEP0077_ERR_SASL_ITERATIONS, "i=4095");
+  CHECK_RC(rfc5802_first(&c, "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                             "s=QSXCR+Q6sek8bf92,i=99999999999999999999"),
+           XEP0077_ERR_SASL_ITERATIONS, "i=99999999999999999999 (overflow)");
+  CHECK_RC(rfc5802_first(&c, "r=fyko+d2lbbFgONRv9qkxdawL,s=QSXCR+Q6sek8bf92,i=4096"),
+           XEP0077_ERR_PROTOCOL, "server nonce == client nonce (not extended)");
+  CHECK_RC(rfc5802_first(&c, "r=fyko+d2lbbFgONRv9qkxdawX3rfcNHYJY1ZVvWVs7j,"
+                             "s=QSXCR+Q6sek8bf92,i=4096"),
+           XEP0077_ERR_PROTOCOL, "server nonce differing in the client part");
+  CHECK_RC(rfc5802_first(&c, "m=ext,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                             "s=QSXCR+Q6sek8bf92,i=4096"),
+           XEP0077_ERR_PROTOCOL, "mandatory extension m= first");
+  CHECK_RC(rfc5802_first(&c, "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                             "s=,i=4096"),
+           XEP0077_ERR_PROTOCOL, "empty salt");
+  CHECK_RC(rfc5802_first(&c, "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                             "s=QSXCR+Q6sek8bf92,i="),
+           XEP0077_ERR_PROTOCOL, "empty i=");
+  CHECK_RC(rfc5802_first(&c, "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                             "s=QSXCR+Q6sek8bf92,i=4096x"),
+           XEP0077_ERR_PROTOCOL, "i=4096x");
   /* the glue's primitives on their own */
   {
     unsigned char out[32];
