@@ -421,6 +421,20 @@ static int h_close(harness *h, unsigned long t)
   return DRIVE(h, xep0077_close(&h->c, t), xep0077_close_start(&h->c, t));
 }
 
+/* A session over `steps`, PBKDF2 at 4096 iterations, logged in as USER
+   with PW: init, connect and login checked, each reported at the line of
+   the H_LOGGED_IN. */
+static harness *h_logged_in_at(const mode *m, const step *steps, const char *file, int line)
+{
+  harness *h = h_new(m, steps);
+  h->iter = 4096;
+  check_rc_at(h_init(h), 0, file, line, "init");
+  check_rc_at(h_connect(h, 0), 0, file, line, "connect");
+  check_rc_at(h_login(h, USER, PW, 0), 0, file, line, "login");
+  return h;
+}
+#define H_LOGGED_IN(m, steps) h_logged_in_at((m), (steps), __FILE__, __LINE__)
+
 /* Poll with no operation running until the script reaches step `at`. */
 static int h_idle_until(harness *h, int at)
 {
@@ -1680,12 +1694,8 @@ static const step iq_simple[] = {
 
 static void t_iq_fn_return(const mode *m)
 {
-  harness *h = h_new(m, iq_simple);
+  harness *h = H_LOGGED_IN(m, iq_simple);
   int rc;
-  h->iter = 4096;
-  CHECK_RC(h_init(h), 0, "init");
-  CHECK_RC(h_connect(h, 0), 0, "connect");
-  CHECK_RC(h_login(h, USER, PW, 0), 0, "login");
   g_fn_ret = XEP0077_ERR_PROTOCOL;
   CHECK_RC(iq_query(h, "get", "svc.example"), XEP0077_PENDING, "iq_send");
   rc = h_run(h, XEP0077_PENDING);
@@ -1695,11 +1705,7 @@ static void t_iq_fn_return(const mode *m)
   /* fn returns 1 (the header: "or ERR_IQ for type='error' ... when fn
      returns 1 for it"): whatever it means, the reply is in and the
      operation must end, not wait for its deadline. */
-  h = h_new(m, iq_simple);
-  h->iter = 4096;
-  CHECK_RC(h_init(h), 0, "init");
-  CHECK_RC(h_connect(h, 0), 0, "connect");
-  CHECK_RC(h_login(h, USER, PW, 0), 0, "login");
+  h = H_LOGGED_IN(m, iq_simple);
   g_fn_ret = 1;
   CHECK_RC(iq_query(h, "get", "svc.example"), XEP0077_PENDING, "iq_send");
   {
@@ -1728,12 +1734,8 @@ static const step iq_then_stream_error[] = {
 
 static void t_iq_result_then_stream_error(const mode *m)
 {
-  harness *h = h_new(m, iq_then_stream_error);
+  harness *h = H_LOGGED_IN(m, iq_then_stream_error);
   int rc;
-  h->iter = 4096;
-  CHECK_RC(h_init(h), 0, "init");
-  CHECK_RC(h_connect(h, 0), 0, "connect");
-  CHECK_RC(h_login(h, USER, PW, 0), 0, "login");
   g_fn_ret = 0;
   h->maxchunk = 4096; /* the reply and the error in one read, as prosody does */
   CHECK_RC(iq_query(h, "get", "svc.example"), XEP0077_PENDING, "iq_send");
