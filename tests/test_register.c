@@ -446,6 +446,16 @@ static int h_cancel(harness *h, xep0077_query *q)
                xep0077_cancel_registration_start(&h->c, q, 0));
 }
 
+/* The opening of most tests: connect, and get the registration fields
+   into q (cleared first); both checked, reported at the caller's line. */
+static void connect_and_get_fields_at(harness *h, xep0077_query *q, const char *file, int line)
+{
+  xep0077_query_clear(q);
+  check_rc_at(h_connect(h), 0, file, line, "connect");
+  check_rc_at(h_fields(h, NULL, q, 0), 0, file, line, "get_registration_fields");
+}
+#define CONNECT_AND_GET_FIELDS(h, q) connect_and_get_fields_at((h), (q), __FILE__, __LINE__)
+
 /* Poll with no operation running until the server's script is used up. */
 static int h_drain(harness *h)
 {
@@ -624,9 +634,7 @@ static void t_legacy_register(const mode *m)
   harness *h = h_new(m, legacy_register);
   static xep0077_query q;
   static char pw[] = "Calliope";
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   CHECK_STR(q.instructions,
             "\n      Choose a username and password for use with this service.\n"
             "      Please also provide your email address.\n    ",
@@ -684,9 +692,7 @@ static void t_legacy_key(const mode *m)
   harness *h = h_new(m, legacy_key);
   static xep0077_query q;
   static char pw[] = "a&b<c>d'e\"f";
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   CHECK_NAMES(&q, "username", "password", "email", "key");
   CHECK_STR(xep0077_query_get(&q, "key"), "e6a9c3a15c6b4f3c1f2ad0d4f3e1f9b2c7d8a1f0", "query_get(key)");
   CHECK_STR(q.instructions, "Choose a username and password.", "q.instructions");
@@ -724,9 +730,7 @@ static void t_already_registered(const mode *m)
 {
   harness *h = h_new(m, already_registered);
   static xep0077_query q;
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   CHECK(q.registered == 1, "q.registered = %d, expected 1", q.registered);
   CHECK_STR(q.instructions, NULL, "q.instructions");
   CHECK_NAMES(&q, "registered", "username", "password", "email");
@@ -891,9 +895,7 @@ static void t_form_kinds(const mode *m)
   static xep0077_query q;
   const xep0077_item *it;
   const char *two[2];
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   CHECK(q.nform == 8, "nform = %d, expected 8", q.nform);
   CHECK_STR(q.form_title, "Sign up", "q.form_title");
   CHECK_STR(q.form_instructions, NULL, "q.form_instructions");
@@ -981,9 +983,7 @@ static void t_prosody_form(const mode *m)
   harness *h = h_new(m, prosody_form);
   static xep0077_query q;
   static char pw[] = "pw-b0b!";
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   CHECK_STR(q.instructions, "Choose a username and password for use with this service.",
             "q.instructions");
   CHECK(q.nfields == 2 && q.form_present && q.nform == 3, "nfields=%d form=%d nform=%d",
@@ -1027,9 +1027,7 @@ static void t_many_private(const mode *m)
   static xep0077_query q;
   static char s1[] = "Secret-One", s2[] = "Secret-Two", s3[] = "Secret-Three",
               s4[] = "Secret-Four", s5[] = "Secret-Five";
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   xep0077_query_set(&q, "username", "bill");
   xep0077_query_set(&q, "password", s1);
   xep0077_query_set(&q, "x-password2", s2);
@@ -2257,9 +2255,7 @@ static void t_bad_value(const mode *m)
   static xep0077_query q;
   size_t before;
   int rc;
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   xep0077_query_set(&q, "username", "bill\001");
   xep0077_query_set(&q, "password", "Calliope");
   before = h->clen;
@@ -2281,9 +2277,7 @@ static void t_too_big_value(const mode *m)
   size_t before;
   int rc;
   memset(big, 'u', 3000);
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   xep0077_query_set(&q, "username", big);
   xep0077_query_set(&q, "password", "Calliope");
   before = h->clen;
