@@ -28,6 +28,11 @@
    the server's bytes handed out in random chunk sizes under several seeds
    and 1 byte at a time, and the client's writes cut short at random.
 
+   The checks, the script steps and the scripted peer (transport, clock,
+   fake TLS) are tests/script.h, shared with tests/test_stream.c; this file
+   has its own reading of the client's bytes as stanzas (advance), its
+   registration and SCRAM server, its crypto callbacks and the tests.
+
    Build and run (what tests/run.sh would do):
      gcc -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pedantic -g -I. \
          tests/test_register.c -o /tmp/tr -lmbedcrypto && /tmp/tr
@@ -41,10 +46,32 @@
    the hang or crash is one failed check. */
 #define XEP0077_IMPLEMENTATION
 #include "xep0077.h"
+/* ======================================================================
+   The scripted peer: this test's modes and its part of the harness
+   (the transport, clock, fake TLS and the rest: script.h)
+   ====================================================================== */
+typedef struct mode {
+  int blocking;    /* 1: the blocking calls; 0: *_start + xep0077_poll      */
+  size_t maxchunk; /* the server's bytes come in chunks of 1..maxchunk      */
+  unsigned seed;
+  const char *name;
+} mode;
 
-#include <mbedtls/base64.h>
-#include <mbedtls/md.h>
-#include <mbedtls/pkcs5.h>
+#define MAX_POLLS 400000ul
+#define MAX_UNITS 128
+#define HARNESS_SBUF 600000   /* everything the server queues                */
+#define HARNESS_COUT 200000   /* everything the client writes                */
+#define HARNESS_LOG_IN 600000 /* the XML console, received                   */
+#define HARNESS_OWN                                                                    \
+  size_t unit_at[MAX_UNITS], unit_n[MAX_UNITS]; /* the client's units */             \
+  int nunits;                                                                          \
+  /* the test's server: the account, and SCRAM-SHA-1 */                               \
+  char account_user[256], account_pw[256];                                             \
+  int auths, responses, proof_ok;                                                      \
+  char cfb[600], sfirst[700];
+
+#include "script.h" /* checks, helpers, steps, the scripted peer */
+
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,56 +82,9 @@
 #include <unistd.h>
 
 /* ======================================================================
-   Checks
+   Matching, and the test filter (checks: script.h)
    ====================================================================== */
-static int g_pass, g_fail, g_verbose;
 static const char *g_filter; /* run only the tests whose name contains it */
-static char g_test[256];
-
-static void check_at(int ok, int line, const char *fmt, ...)
-{
-  va_list ap;
-  if (ok) {
-    g_pass++;
-    return;
-  }
-  g_fail++;
-  printf("FAIL %s: ", g_test);
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  printf(" [test_register.c:%d]\n", line);
-  fflush(stdout);
-}
-#define CHECK(cond, ...) check_at((cond) ? 1 : 0, __LINE__, __VA_ARGS__)
-
-static void check_rc_at(int got, int want, int line, const char *what)
-{
-  check_at(got == want, line, "%s returned %s (%d), expected %s (%d)", what,
-           xep0077_status_name(got), got, xep0077_status_name(want), want);
-}
-#define CHECK_RC(got, want, what) check_rc_at((got), (want), __LINE__, (what))
-
-static void check_str_at(const char *got, const char *want, int line, const char *what)
-{
-  if (!want)
-    check_at(got == NULL, line, "%s is \"%s\", expected NULL", what, got ? got : "");
-  else
-    check_at(got && !strcmp(got, want), line, "%s is %s%s%s, expected \"%s\"", what,
-             got ? "\"" : "", got ? got : "NULL", got ? "\"" : "", want);
-}
-#define CHECK_STR(got, want, what) check_str_at((got), (want), __LINE__, (what))
-
-/* memmem, which C99 lacks */
-static const char *find_bytes(const void *hay, size_t hn, const void *needle, size_t nn)
-{
-  const char *h = (const char *)hay;
-  size_t i;
-  if (!nn) return h;
-  for (i = 0; i + nn <= hn; i++)
-    if (h[i] == *(const char *)needle && !memcmp(h + i, needle, nn)) return h + i;
-  return NULL;
-}
 
 static int contains(const char *hay, const char *needle)
 {
@@ -128,66 +108,8 @@ static int glob(const char *p, const char *s)
 }
 
 /* ======================================================================
-   Crypto: mbedTLS for the client's SCRAM callbacks and the test's server
+   The modes, and reading the client's bytes as units (stanzas)
    ====================================================================== */
-static const mbedtls_md_info_t *md_of(int alg)
-{
-  return mbedtls_md_info_from_type(alg == 256 ? MBEDTLS_MD_SHA256 : MBEDTLS_MD_SHA1);
-}
-
-static int pbkdf2(int alg, const unsigned char *pw, size_t pwlen, const unsigned char *salt,
-                  size_t saltlen, unsigned long iter, unsigned char *out, size_t outlen)
-{
-  mbedtls_md_context_t md;
-  int rc;
-  mbedtls_md_init(&md);
-  rc = mbedtls_md_setup(&md, md_of(alg), 1);
-  if (!rc)
-    rc = mbedtls_pkcs5_pbkdf2_hmac(&md, pw, pwlen, salt, saltlen, (unsigned int)iter,
-                                   (uint32_t)outlen, out);
-  mbedtls_md_free(&md);
-  return rc ? -1 : 0;
-}
-
-static size_t b64e(const void *in, size_t n, char *out, size_t cap)
-{
-  size_t olen = 0;
-  if (mbedtls_base64_encode((unsigned char *)out, cap, &olen, (const unsigned char *)in, n))
-    return 0;
-  out[olen] = 0;
-  return olen;
-}
-
-static long b64d(const char *in, size_t n, void *out, size_t cap)
-{
-  size_t olen = 0;
-  if (mbedtls_base64_decode((unsigned char *)out, cap, &olen, (const unsigned char *)in, n))
-    return -1;
-  return (long)olen;
-}
-
-/* ======================================================================
-   The scripted peer
-   ====================================================================== */
-enum { ST_END, ST_S, ST_C, ST_X, ST_CLOSE, ST_PAUSE };
-typedef struct step {
-  int kind;
-  const char *text;
-} step;
-#define SRV(x) { ST_S, x }
-#define CLI(x) { ST_C, x }
-#define EXACT(x) { ST_X, x }
-#define CLOSE { ST_CLOSE, NULL }
-#define PAUSE { ST_PAUSE, NULL }
-#define END { ST_END, NULL }
-
-typedef struct mode {
-  int blocking;    /* 1: the blocking calls; 0: *_start + xep0077_poll      */
-  size_t maxchunk; /* the server's bytes come in chunks of 1..maxchunk      */
-  unsigned seed;
-  const char *name;
-} mode;
-
 static const mode MODES[] = {
   { 1, 7, 1, "blocking, chunks 1-7" },
   { 0, 64, 2, "pump, chunks 1-64" },
@@ -197,102 +119,6 @@ static const mode MODES[] = {
   { 1, 1, 6, "blocking, 1-byte chunks" },
 };
 #define NMODES ((int)(sizeof MODES / sizeof MODES[0]))
-
-#define MAX_POLLS 400000ul
-#define MAX_UNITS 128
-
-typedef struct harness {
-  xep0077 c;
-  xep0077_config cfg;
-  xep0077_tls tls;
-  xep0077_crypto crypto;
-  const mode *m;
-  /* script */
-  const step *steps;
-  int at;
-  char sbuf[600000]; /* everything the server queued                        */
-  size_t slen, spos; /* queued / handed to the client                        */
-  char cout[200000]; /* everything the client wrote                          */
-  size_t clen, cpos; /* written / cut into units                             */
-  size_t unit_at[MAX_UNITS], unit_n[MAX_UNITS]; /* the client's units      */
-  int nunits;
-  char id[64];       /* $ID                                                  */
-  char err[1200];
-  int script_failed, released;
-  /* transport and clock */
-  unsigned rng;
-  int send_closed, no_short_writes;
-  unsigned long now, polls, waits, last_sig;
-  int same, spin;
-  /* fake TLS */
-  int verified, tls_up, hs_wants, tls_closes;
-  size_t tls_at;
-  xep0077_send_fn raw_send;
-  xep0077_recv_fn raw_recv;
-  void *raw_io;
-  /* the test's server: the account, and SCRAM-SHA-1 */
-  char account_user[256], account_pw[256];
-  unsigned char salt[40];
-  size_t saltlen;
-  unsigned long iter;
-  int auths, responses, proof_ok;
-  char cfb[600], sfirst[700], sfirst64[1000], sfinal64[200];
-  /* XML console */
-  char log_in[600000], log_out[65536];
-  size_t log_in_len, log_out_len;
-} harness;
-
-static harness H;
-
-static unsigned rnd(harness *h)
-{
-  h->rng ^= h->rng << 13;
-  h->rng ^= h->rng >> 17;
-  h->rng ^= h->rng << 5;
-  return h->rng;
-}
-
-static void script_fail(harness *h, const char *fmt, ...)
-{
-  va_list ap;
-  if (h->script_failed++) return;
-  va_start(ap, fmt);
-  vsnprintf(h->err, sizeof h->err, fmt, ap);
-  va_end(ap);
-}
-
-static void sbuf_add(harness *h, const char *s, size_t n)
-{
-  if (h->slen + n >= sizeof h->sbuf) {
-    script_fail(h, "the server's transcript is too long");
-    return;
-  }
-  memcpy(h->sbuf + h->slen, s, n);
-  h->slen += n;
-}
-
-static void expand(harness *h, const char *t)
-{
-  while (*t) {
-    size_t n = strcspn(t, "$");
-    sbuf_add(h, t, n);
-    t += n;
-    if (!*t) break;
-    if (!strncmp(t, "$ID", 3)) {
-      sbuf_add(h, h->id, strlen(h->id));
-      t += 3;
-    } else if (!strncmp(t, "$SFIRST", 7)) {
-      sbuf_add(h, h->sfirst64, strlen(h->sfirst64));
-      t += 7;
-    } else if (!strncmp(t, "$SFINAL", 7)) {
-      sbuf_add(h, h->sfinal64, strlen(h->sfinal64));
-      t += 7;
-    } else {
-      sbuf_add(h, t, 1);
-      t++;
-    }
-  }
-}
 
 /* A NUL-terminated copy of the client's k-th unit (static, 4 slots). */
 static const char *unit(harness *h, int k)
@@ -540,116 +366,6 @@ static void advance(harness *h)
   }
 }
 
-/* ---- transport (raw TCP side) ------------------------------------------ */
-static int t_recv(void *io, unsigned char *buf, size_t len)
-{
-  harness *h = (harness *)io;
-  size_t n, k;
-  advance(h);
-  if (h->script_failed) return -1;
-  if (h->spos == h->slen) return h->steps[h->at].kind == ST_CLOSE ? 0 : XEP0077_WANT_READ;
-  n = h->slen - h->spos;
-  if (n > len) n = len;
-  k = h->m->maxchunk >= 100000 ? n : 1 + rnd(h) % h->m->maxchunk;
-  if (n > k) n = k;
-  memcpy(buf, h->sbuf + h->spos, n);
-  h->spos += n;
-  return (int)n;
-}
-
-static int t_send(void *io, const unsigned char *buf, size_t len)
-{
-  harness *h = (harness *)io;
-  size_t n = len;
-  if (h->send_closed) return 0;
-  if (!len) return 0;
-  if (!h->no_short_writes) {
-    if (rnd(h) % 6 == 0) return XEP0077_WANT_WRITE;
-    if (h->m->maxchunk == 1) n = 1;
-    else if (rnd(h) % 2) n = 1 + rnd(h) % len;
-  }
-  if (h->clen + n > sizeof h->cout) {
-    script_fail(h, "the client wrote more than %u bytes", (unsigned)sizeof h->cout);
-    return -1;
-  }
-  memcpy(h->cout + h->clen, buf, n);
-  h->clen += n;
-  return (int)n;
-}
-
-static unsigned long t_now(void *user) { return ((harness *)user)->now; }
-
-/* The blocking calls' wait: 1 ms while bytes move; once nothing changed
-   over two waits (a silent server), the whole time asked for. */
-static void t_wait(void *io, int want_write, unsigned long ms)
-{
-  harness *h = (harness *)io;
-  unsigned long sig;
-  advance(h);
-  sig = (unsigned long)h->clen * 7919ul + h->spos * 104729ul + (unsigned long)h->at * 31ul;
-  h->same = sig == h->last_sig ? h->same + 1 : 0;
-  h->last_sig = sig;
-  if (++h->waits > MAX_POLLS) {
-    h->spin = 1;
-    h->now += 1000000000ul;
-    return;
-  }
-  h->now += (want_write || h->same < 2) ? 1 : (ms ? ms : 1);
-}
-
-static void t_log(void *user, int dir, const char *text, size_t len)
-{
-  harness *h = (harness *)user;
-  char *b = dir == XEP0077_LOG_IN ? h->log_in : h->log_out;
-  size_t *l = dir == XEP0077_LOG_IN ? &h->log_in_len : &h->log_out_len;
-  size_t cap = dir == XEP0077_LOG_IN ? sizeof h->log_in : sizeof h->log_out;
-  if (dir == XEP0077_LOG_INFO) return;
-  if (*l + len > cap) len = cap - *l;
-  memcpy(b + *l, text, len);
-  *l += len;
-}
-
-/* ---- fake TLS: bytes pass unchanged ------------------------------------ */
-static int ft_start(void *ctx, xep0077_send_fn send, xep0077_recv_fn recv, void *io,
-                    const char *server_name)
-{
-  harness *h = (harness *)ctx;
-  (void)server_name;
-  h->raw_send = send;
-  h->raw_recv = recv;
-  h->raw_io = io;
-  return 0;
-}
-
-static int ft_handshake(void *ctx)
-{
-  harness *h = (harness *)ctx;
-  if (h->hs_wants > 0) {
-    h->hs_wants--;
-    return XEP0077_WANT_READ;
-  }
-  if (!h->tls_up) {
-    h->tls_up = 1;
-    h->tls_at = h->clen;
-  }
-  return 0;
-}
-
-static int ft_send(void *ctx, const unsigned char *b, size_t n)
-{
-  harness *h = (harness *)ctx;
-  return h->raw_send(h->raw_io, b, n);
-}
-
-static int ft_recv(void *ctx, unsigned char *b, size_t n)
-{
-  harness *h = (harness *)ctx;
-  return h->raw_recv(h->raw_io, b, n);
-}
-
-static int ft_verified(void *ctx) { return ((harness *)ctx)->verified; }
-static void ft_close(void *ctx) { ((harness *)ctx)->tls_closes++; }
-
 /* ---- the client's crypto ----------------------------------------------- */
 static int fc_random(void *ctx, unsigned char *out, size_t len)
 {
@@ -681,68 +397,16 @@ static int fc_pbkdf2(void *ctx, int alg, const unsigned char *pw, size_t pwlen,
 }
 
 /* ---- set-up and drivers ------------------------------------------------ */
-#define DOMAIN "localhost"
-
 static harness *h_new(const mode *m, const step *steps)
 {
-  harness *h = &H;
-  memset(h, 0, sizeof *h);
-  h->m = m;
-  h->steps = steps;
-  h->rng = m->seed * 2654435761u + 0x9e3779b9u;
-  if (!h->rng) h->rng = 1;
-  h->now = 5000000;
-  h->hs_wants = (int)(rnd(h) % 3);
-  h->verified = 1;
-  h->tls.ctx = h;
-  h->tls.start = ft_start;
-  h->tls.handshake = ft_handshake;
-  h->tls.send = ft_send;
-  h->tls.recv = ft_recv;
-  h->tls.verified = ft_verified;
-  h->tls.close = ft_close;
-  h->crypto.ctx = h;
-  h->crypto.random = fc_random;
-  h->crypto.hash = fc_hash;
-  h->crypto.hmac = fc_hmac;
-  h->crypto.pbkdf2 = fc_pbkdf2;
-  h->cfg.domain = DOMAIN;
-  h->cfg.send = t_send;
-  h->cfg.recv = t_recv;
-  h->cfg.io = h;
-  h->cfg.now_ms = t_now;
-  if (m->blocking) h->cfg.wait = t_wait;
-  h->cfg.log = t_log;
-  h->cfg.user = h;
-  h->cfg.tls = &h->tls;
-  h->cfg.crypto = &h->crypto;
-  h->cfg.resource = "probe";
-  /* prosody's salt is the base64 of a UUID string; 4096 iterations keep
-     valgrind runs short (prosody uses 10000). */
-  memcpy(h->salt, "c1d14bd0-b6e9-4d18-ad99-453daa5d712a", 36);
-  h->saltlen = 36;
+  harness *h = h_setup(m, steps, 5000000);
+  h->maxchunk = m->maxchunk;
+  h->stall_one_in = 6;
+  h->one_byte_sends = m->maxchunk == 1;
+  /* 4096 iterations keep valgrind runs short (prosody uses 10000) */
   h->iter = 4096;
   return h;
 }
-
-static int h_pump(harness *h, int rc)
-{
-  unsigned long polls = 0;
-  if (rc != XEP0077_PENDING) return rc;
-  for (;;) {
-    rc = xep0077_poll(&h->c);
-    h->polls++;
-    if (rc != XEP0077_PENDING) return rc;
-    if (++polls > MAX_POLLS) {
-      h->spin = 1;
-      return -9999;
-    }
-    h->now++;
-  }
-}
-
-/* Blocking call or _start + pump, as the mode says. */
-#define DRIVE(h, blocking_call, start_call) ((h)->m->blocking ? (blocking_call) : h_pump((h), (start_call)))
 
 static int h_connect(harness *h)
 {
@@ -781,6 +445,16 @@ static int h_cancel(harness *h, xep0077_query *q)
   return DRIVE(h, xep0077_cancel_registration(&h->c, q, 0),
                xep0077_cancel_registration_start(&h->c, q, 0));
 }
+
+/* The opening of most tests: connect, and get the registration fields
+   into q (cleared first); both checked, reported at the caller's line. */
+static void connect_and_get_fields_at(harness *h, xep0077_query *q, const char *file, int line)
+{
+  xep0077_query_clear(q);
+  check_rc_at(h_connect(h), 0, file, line, "connect");
+  check_rc_at(h_fields(h, NULL, q, 0), 0, file, line, "get_registration_fields");
+}
+#define CONNECT_AND_GET_FIELDS(h, q) connect_and_get_fields_at((h), (q), __FILE__, __LINE__)
 
 /* Poll with no operation running until the server's script is used up. */
 static int h_drain(harness *h)
@@ -821,12 +495,7 @@ static void h_finish(harness *h)
     for (k = 0; k < h->nunits; k++) printf("C: %.300s\n", unit(h, k));
     printf("S: (%u bytes)\n", (unsigned)h->slen);
   }
-  CHECK(!h->script_failed, "script: %s", h->err);
-  CHECK(h->steps[h->at].kind == ST_END || h->steps[h->at].kind == ST_CLOSE,
-        "the script stopped at step %d of its transcript", h->at);
-  CHECK(h->cpos == h->clen, "the client sent bytes the script did not expect: \"%.*s\"",
-        (int)(h->clen - h->cpos > 400 ? 400 : h->clen - h->cpos), h->cout + h->cpos);
-  CHECK(!h->spin, "an operation spun past %lu polls/waits", MAX_POLLS);
+  check_script_done(h);
 }
 
 static void check_names(const xep0077_query *q, const char *const *want, int nwant)
@@ -965,9 +634,7 @@ static void t_legacy_register(const mode *m)
   harness *h = h_new(m, legacy_register);
   static xep0077_query q;
   static char pw[] = "Calliope";
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   CHECK_STR(q.instructions,
             "\n      Choose a username and password for use with this service.\n"
             "      Please also provide your email address.\n    ",
@@ -1025,9 +692,7 @@ static void t_legacy_key(const mode *m)
   harness *h = h_new(m, legacy_key);
   static xep0077_query q;
   static char pw[] = "a&b<c>d'e\"f";
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   CHECK_NAMES(&q, "username", "password", "email", "key");
   CHECK_STR(xep0077_query_get(&q, "key"), "e6a9c3a15c6b4f3c1f2ad0d4f3e1f9b2c7d8a1f0", "query_get(key)");
   CHECK_STR(q.instructions, "Choose a username and password.", "q.instructions");
@@ -1065,9 +730,7 @@ static void t_already_registered(const mode *m)
 {
   harness *h = h_new(m, already_registered);
   static xep0077_query q;
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   CHECK(q.registered == 1, "q.registered = %d, expected 1", q.registered);
   CHECK_STR(q.instructions, NULL, "q.instructions");
   CHECK_NAMES(&q, "registered", "username", "password", "email");
@@ -1232,9 +895,7 @@ static void t_form_kinds(const mode *m)
   static xep0077_query q;
   const xep0077_item *it;
   const char *two[2];
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   CHECK(q.nform == 8, "nform = %d, expected 8", q.nform);
   CHECK_STR(q.form_title, "Sign up", "q.form_title");
   CHECK_STR(q.form_instructions, NULL, "q.form_instructions");
@@ -1322,9 +983,7 @@ static void t_prosody_form(const mode *m)
   harness *h = h_new(m, prosody_form);
   static xep0077_query q;
   static char pw[] = "pw-b0b!";
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   CHECK_STR(q.instructions, "Choose a username and password for use with this service.",
             "q.instructions");
   CHECK(q.nfields == 2 && q.form_present && q.nform == 3, "nfields=%d form=%d nform=%d",
@@ -1368,9 +1027,7 @@ static void t_many_private(const mode *m)
   static xep0077_query q;
   static char s1[] = "Secret-One", s2[] = "Secret-Two", s3[] = "Secret-Three",
               s4[] = "Secret-Four", s5[] = "Secret-Five";
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   xep0077_query_set(&q, "username", "bill");
   xep0077_query_set(&q, "password", s1);
   xep0077_query_set(&q, "x-password2", s2);
@@ -2598,9 +2255,7 @@ static void t_bad_value(const mode *m)
   static xep0077_query q;
   size_t before;
   int rc;
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   xep0077_query_set(&q, "username", "bill\001");
   xep0077_query_set(&q, "password", "Calliope");
   before = h->clen;
@@ -2622,9 +2277,7 @@ static void t_too_big_value(const mode *m)
   size_t before;
   int rc;
   memset(big, 'u', 3000);
-  xep0077_query_clear(&q);
-  CHECK_RC(h_connect(h), 0, "connect");
-  CHECK_RC(h_fields(h, NULL, &q, 0), 0, "get_registration_fields");
+  CONNECT_AND_GET_FIELDS(h, &q);
   xep0077_query_set(&q, "username", big);
   xep0077_query_set(&q, "password", "Calliope");
   before = h->clen;

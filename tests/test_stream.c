@@ -20,6 +20,11 @@
    unchanged and records where TLS began, so the tests can prove nothing
    secret went out before it.
 
+   The checks, the script steps and the scripted peer (transport, clock,
+   fake TLS) are tests/script.h, shared with tests/test_register.c; this
+   file has its own matching of the client's bytes (advance), its SASL
+   server, the glue's crypto callbacks and the tests.
+
    Build and run:
      gcc -std=c99 -Wall -Wextra -Werror -pedantic -g -I. tests/test_stream.c \
          -o /tmp/ts -lmbedtls -lmbedx509 -lmbedcrypto && /tmp/ts
@@ -28,84 +33,47 @@
 #define XEP0077_IMPLEMENTATION
 #define XEP0077_MBEDTLS
 #include "xep0077.h"
+/* ======================================================================
+   The scripted peer: this test's modes and its part of the harness
+   (the transport, clock, fake TLS and the rest: script.h)
+   ====================================================================== */
+typedef struct mode {
+  int blocking;  /* 1: xep0077_connect/login/close/wait; 0: *_start + poll */
+  int byte_mode; /* 1: every recv and send moves one byte                  */
+  unsigned seed;
+} mode;
 
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <mbedtls/base64.h>
-#include <mbedtls/md.h>
-#include <mbedtls/pkcs5.h>
+#define MAX_POLLS 10000ul
+#define HARNESS_SBUF 32768   /* everything the server sends                 */
+#define HARNESS_COUT 65536   /* everything the client sends                 */
+#define HARNESS_LOG_IN 65536 /* the XML console, received                   */
+#define HARNESS_OWN                                                                    \
+  size_t s_end[64]; /* slen after each script step */                                 \
+  /* crypto */                                                                         \
+  const unsigned char *fixed_rnd;                                                      \
+  size_t fixed_rnd_len;                                                                \
+  int randoms;                                                                         \
+  /* the test's SASL server */                                                         \
+  const char *user, *pw; /* what the client logs in with */                          \
+  const char *srv_pw;    /* the one the server's SCRAM uses */                       \
+  const char *snonce;                                                                  \
+  int bad_nonce, auths, responses, proof_ok, alg;                                      \
+  char mech[32], auth_b64[800], client_first[600], cfb[600], cnonce[200];              \
+  unsigned char plain[600];                                                            \
+  size_t plain_len;                                                                    \
+  char sfirst[600], client_final[600], response_b64[900];                              \
+  char sfinal[128];                                                                    \
+  unsigned char salted[32];                                                            \
+  size_t hl;
+
+#include "script.h" /* checks, helpers, steps, the scripted peer */
 
 /* ======================================================================
-   Checks
+   Matching (checks and byte helpers: script.h)
    ====================================================================== */
-static int g_pass, g_fail, g_verbose;
-static char g_test[200];
-
-static void check_at(int ok, int line, const char *fmt, ...)
-{
-  va_list ap;
-  if (ok) {
-    g_pass++;
-    return;
-  }
-  g_fail++;
-  printf("FAIL %s: ", g_test);
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  printf(" [test_stream.c:%d]\n", line);
-}
-#define CHECK(cond, ...) check_at((cond) ? 1 : 0, __LINE__, __VA_ARGS__)
-
-static void check_rc_at(int got, int want, int line, const char *what)
-{
-  check_at(got == want, line, "%s returned %s (%d), expected %s (%d)", what,
-           xep0077_status_name(got), got, xep0077_status_name(want), want);
-}
-#define CHECK_RC(got, want, what) check_rc_at((got), (want), __LINE__, (what))
-
-static void check_str_at(const char *got, const char *want, int line, const char *what)
-{
-  check_at(got && !strcmp(got, want), line, "%s is \"%s\", expected \"%s\"", what,
-           got ? got : "(null)", want);
-}
-#define CHECK_STR(got, want, what) check_str_at((got), (want), __LINE__, (what))
-
-/* memmem, which C99 lacks. Under valgrind, "uninitialised value" reported
-   here from check_secrets means the library copied uninitialised bytes into
-   the xep0077 struct that is being scanned (seen: iq_id[9..11]). */
-static const char *find_bytes(const void *hay, size_t hn, const void *needle, size_t nn)
-{
-  const char *h = (const char *)hay;
-  size_t i;
-  if (!nn) return h;
-  for (i = 0; i + nn <= hn; i++)
-    if (h[i] == *(const char *)needle && !memcmp(h + i, needle, nn)) return h + i;
-  return NULL;
-}
-
 static int contains(const char *hay, size_t n, const char *s)
 {
   return find_bytes(hay, n, s, strlen(s)) != NULL;
-}
-
-static size_t b64e(const void *in, size_t n, char *out, size_t cap)
-{
-  size_t olen = 0;
-  if (mbedtls_base64_encode((unsigned char *)out, cap, &olen, (const unsigned char *)in, n))
-    return 0;
-  out[olen] = 0;
-  return olen;
-}
-
-static long b64d(const char *in, size_t n, void *out, size_t cap)
-{
-  size_t olen = 0;
-  if (mbedtls_base64_decode((unsigned char *)out, cap, &olen, (const unsigned char *)in, n))
-    return -1;
-  return (long)olen;
 }
 
 /* ======================================================================
@@ -177,123 +145,18 @@ static void memo_add(int who, int alg, const unsigned char *pw, size_t pwlen,
 static int srv_pbkdf2(int alg, const char *pw, const unsigned char *salt, size_t saltlen,
                       unsigned long iter, unsigned char *out, size_t outlen)
 {
-  mbedtls_md_context_t md;
-  kdf_memo *m = memo_find(2, alg, (const unsigned char *)pw, strlen(pw), salt, saltlen, iter,
-                          outlen);
+  size_t pwlen = strlen(pw);
+  kdf_memo *m = memo_find(2, alg, (const unsigned char *)pw, pwlen, salt, saltlen, iter, outlen);
   int rc;
   if (m) {
     memcpy(out, m->out, outlen);
     return 0;
   }
-  mbedtls_md_init(&md);
-  rc = mbedtls_md_setup(&md, mbedtls_md_info_from_type(alg == 256 ? MBEDTLS_MD_SHA256
-                                                                  : MBEDTLS_MD_SHA1), 1);
-  if (!rc)
-    rc = mbedtls_pkcs5_pbkdf2_hmac(&md, (const unsigned char *)pw, strlen(pw), salt, saltlen,
-                                   (unsigned int)iter, (unsigned int)outlen, out);
-  mbedtls_md_free(&md);
-  if (!rc) memo_add(2, alg, (const unsigned char *)pw, strlen(pw), salt, saltlen, iter, out, outlen);
+  rc = pbkdf2(alg, (const unsigned char *)pw, pwlen, salt, saltlen, iter, out, outlen);
+  if (!rc) memo_add(2, alg, (const unsigned char *)pw, pwlen, salt, saltlen, iter, out, outlen);
   return rc;
 }
 
-/* ======================================================================
-   The scripted peer
-   ====================================================================== */
-enum { ST_END, ST_S, ST_C, ST_PAUSE, ST_CLOSE };
-typedef struct step {
-  int kind;
-  const char *text;
-} step;
-#define SRV(x) { ST_S, x }
-#define CLI(x) { ST_C, x }
-#define PAUSE { ST_PAUSE, NULL }
-#define CLOSE { ST_CLOSE, NULL }
-#define END { ST_END, NULL }
-
-typedef struct mode {
-  int blocking;  /* 1: xep0077_connect/login/close/wait; 0: *_start + poll */
-  int byte_mode; /* 1: every recv and send moves one byte                  */
-  unsigned seed;
-} mode;
-
-#define MAX_POLLS 10000ul
-
-typedef struct harness {
-  xep0077 c;
-  xep0077_config cfg;
-  xep0077_tls tls;
-  xep0077_crypto crypto;
-  const mode *m;
-  /* script */
-  const step *steps;
-  int at, released;
-  char sbuf[32768];     /* everything the server sent or queued            */
-  size_t slen, spos;    /* queued / handed to the client                    */
-  unsigned long s_total;
-  long cut;             /* >= 0: the connection drops after this many bytes */
-  size_t s_end[64];     /* slen after each script step                      */
-  char cout[65536];     /* everything the client sent                       */
-  size_t clen, cpos;    /* sent / matched by the script                     */
-  char id[64];          /* $ID                                              */
-  char err[1024];
-  int script_failed;
-  /* transport */
-  unsigned rng;
-  size_t maxchunk;
-  int send_stuck, release_on_send;
-  /* clock */
-  unsigned long now, waits, polls, last_sig;
-  int spin, same;
-  /* fake TLS */
-  int hs_result, hs_wants, verified, tls_up, in_tls, tls_start_rc;
-  int tls_starts, tls_closes, raw_after_tls, tls_send_before_hs;
-  size_t tls_at;
-  xep0077_send_fn raw_send;
-  xep0077_recv_fn raw_recv;
-  void *raw_io;
-  char sni[128];
-  /* crypto */
-  const unsigned char *fixed_rnd;
-  size_t fixed_rnd_len;
-  int randoms;
-  /* the test's SASL server */
-  const char *user, *pw; /* what the client logs in with                   */
-  const char *srv_pw;   /* the one the server's SCRAM uses                  */
-  const char *snonce;
-  unsigned char salt[64];
-  size_t saltlen;
-  unsigned long iter;
-  int bad_nonce, auths, responses, proof_ok, alg;
-  char mech[32], auth_b64[800], client_first[600], cfb[600], cnonce[200];
-  unsigned char plain[600];
-  size_t plain_len;
-  char sfirst[600], sfirst64[900], client_final[600], response_b64[900];
-  char sfinal[128], sfinal64[200], sbad64[200];
-  unsigned char salted[32];
-  size_t hl;
-  /* XML console, one text per direction, bytes concatenated */
-  char log_in[65536], log_out[65536], log_info[4096];
-  size_t log_in_len, log_out_len, log_info_len;
-} harness;
-
-static harness H;
-
-static unsigned rnd(harness *h)
-{
-  h->rng ^= h->rng << 13;
-  h->rng ^= h->rng >> 17;
-  h->rng ^= h->rng << 5;
-  return h->rng;
-}
-
-static void script_fail(harness *h, const char *fmt, ...)
-{
-  va_list ap;
-  if (h->script_failed++) return;
-  va_start(ap, fmt);
-  vsnprintf(h->err, sizeof h->err, fmt, ap);
-  va_end(ap);
-}
 
 /* Anchored match of pattern p against d[0, n): 1 matched (*used bytes),
    0 the data ends before the pattern could be decided, -1 mismatch. */
@@ -324,51 +187,7 @@ static int glob(const char *p, const char *d, size_t n, size_t *used)
   return 1;
 }
 
-static void sbuf_add(harness *h, const char *s, size_t n)
-{
-  if (h->slen + n >= sizeof h->sbuf) {
-    script_fail(h, "server transcript too long");
-    return;
-  }
-  memcpy(h->sbuf + h->slen, s, n);
-  h->slen += n;
-}
-
-static void expand(harness *h, const char *t)
-{
-  static const struct { const char *name; size_t off; } vars[] = {
-    { "$SFIRST", offsetof(harness, sfirst64) },
-    { "$SFINAL", offsetof(harness, sfinal64) },
-    { "$SBADSIG", offsetof(harness, sbad64) },
-    { "$ID", offsetof(harness, id) },
-  };
-  while (*t) {
-    size_t k, n = strcspn(t, "$");
-    sbuf_add(h, t, n);
-    t += n;
-    if (!*t) break;
-    for (k = 0; k < sizeof vars / sizeof vars[0]; k++) {
-      size_t vl = strlen(vars[k].name);
-      if (!strncmp(t, vars[k].name, vl)) {
-        const char *v = (const char *)h + vars[k].off;
-        sbuf_add(h, v, strlen(v));
-        t += vl;
-        break;
-      }
-    }
-    if (k == sizeof vars / sizeof vars[0]) {
-      sbuf_add(h, t, 1);
-      t++;
-    }
-  }
-}
-
 /* ---- the test's SASL server: PLAIN and SCRAM-SHA-1/-256 (RFC 5802) ---- */
-static const mbedtls_md_info_t *md_of(int alg)
-{
-  return mbedtls_md_info_from_type(alg == 256 ? MBEDTLS_MD_SHA256 : MBEDTLS_MD_SHA1);
-}
-
 static void srv_auth(harness *h, const char *t, size_t n)
 {
   const char *m = find_bytes(t, n, "mechanism='", 11);
@@ -518,130 +337,6 @@ static void advance(harness *h)
   }
 }
 
-/* ---- transport callbacks (the raw TCP side) ---------------------------- */
-static int t_recv(void *io, unsigned char *buf, size_t len)
-{
-  harness *h = (harness *)io;
-  size_t n, k;
-  advance(h);
-  if (h->script_failed) return -1;
-  if (h->cut >= 0 && h->s_total >= (unsigned long)h->cut) return 0;
-  if (h->spos == h->slen) return h->steps[h->at].kind == ST_CLOSE ? 0 : XEP0077_WANT_READ;
-  n = h->slen - h->spos;
-  if (n > len) n = len;
-  k = 1 + rnd(h) % h->maxchunk;
-  if (n > k) n = k;
-  if (h->cut >= 0 && h->s_total + n > (unsigned long)h->cut) n = (size_t)h->cut - h->s_total;
-  memcpy(buf, h->sbuf + h->spos, n);
-  h->spos += n;
-  h->s_total += n;
-  return (int)n;
-}
-
-static int t_send(void *io, const unsigned char *buf, size_t len)
-{
-  harness *h = (harness *)io;
-  size_t n = len;
-  if (h->tls_up && !h->in_tls) h->raw_after_tls++;
-  if (!len) return 0;
-  if (h->release_on_send) h->released = 1;
-  if (h->send_stuck) return XEP0077_WANT_WRITE;
-  if (rnd(h) % 5 == 0) return XEP0077_WANT_WRITE;
-  if (h->m->byte_mode) n = 1;
-  else if (rnd(h) % 2) n = 1 + rnd(h) % len;
-  if (h->clen + n > sizeof h->cout) {
-    script_fail(h, "the client sent more than %u bytes", (unsigned)sizeof h->cout);
-    return -1;
-  }
-  memcpy(h->cout + h->clen, buf, n);
-  h->clen += n;
-  return (int)n;
-}
-
-/* ---- the fake clock ---------------------------------------------------- */
-static unsigned long t_now(void *user) { return ((harness *)user)->now; }
-
-/* The blocking calls' wait: 1 ms while the session moves, else (nothing
-   changed over the last two waits: a silent server) sleep the whole time
-   asked for, which takes the clock straight to the deadline. */
-static void t_wait(void *io, int want_write, unsigned long ms)
-{
-  harness *h = (harness *)io;
-  unsigned long sig;
-  advance(h);
-  sig = (unsigned long)h->clen * 7919ul + h->spos * 104729ul + (unsigned long)h->at * 31ul +
-        (unsigned long)h->hs_wants * 3ul + (unsigned long)h->tls_up + (unsigned long)h->released;
-  h->same = sig == h->last_sig ? h->same + 1 : 0;
-  h->last_sig = sig;
-  if (++h->waits > MAX_POLLS) {
-    h->spin = 1;
-    h->now += 1000000000ul; /* end it: the deadline passes */
-    return;
-  }
-  h->now += (want_write || h->same < 2) ? 1 : ms;
-}
-
-/* ---- the XML console ----------------------------------------------------- */
-static void t_log(void *user, int dir, const char *text, size_t len)
-{
-  harness *h = (harness *)user;
-  char *b = dir == XEP0077_LOG_IN ? h->log_in : dir == XEP0077_LOG_OUT ? h->log_out : h->log_info;
-  size_t *l = dir == XEP0077_LOG_IN ? &h->log_in_len
-              : dir == XEP0077_LOG_OUT ? &h->log_out_len : &h->log_info_len;
-  size_t cap = dir == XEP0077_LOG_INFO ? sizeof h->log_info : sizeof h->log_in;
-  if (*l + len > cap) len = cap - *l;
-  memcpy(b + *l, text, len);
-  *l += len;
-}
-
-/* ---- the fake TLS: bytes pass unchanged; records where TLS began ---------- */
-static int ft_start(void *ctx, xep0077_send_fn send, xep0077_recv_fn recv, void *io,
-                    const char *server_name)
-{
-  harness *h = (harness *)ctx;
-  h->tls_starts++;
-  h->raw_send = send;
-  h->raw_recv = recv;
-  h->raw_io = io;
-  snprintf(h->sni, sizeof h->sni, "%s", server_name ? server_name : "(null)");
-  return h->tls_start_rc;
-}
-
-static int ft_handshake(void *ctx)
-{
-  harness *h = (harness *)ctx;
-  if (h->hs_wants > 0) {
-    h->hs_wants--;
-    return (h->hs_wants & 1) ? XEP0077_WANT_WRITE : XEP0077_WANT_READ;
-  }
-  if (h->hs_result) return h->hs_result;
-  if (!h->tls_up) {
-    h->tls_up = 1;
-    h->tls_at = h->clen;
-  }
-  return 0;
-}
-
-static int ft_send(void *ctx, const unsigned char *buf, size_t len)
-{
-  harness *h = (harness *)ctx;
-  int n;
-  if (!h->tls_up) h->tls_send_before_hs++;
-  h->in_tls = 1;
-  n = h->raw_send(h->raw_io, buf, len);
-  h->in_tls = 0;
-  return n;
-}
-
-static int ft_recv(void *ctx, unsigned char *buf, size_t len)
-{
-  harness *h = (harness *)ctx;
-  return h->raw_recv(h->raw_io, buf, len);
-}
-
-static int ft_verified(void *ctx) { return ((harness *)ctx)->verified; }
-static void ft_close(void *ctx) { ((harness *)ctx)->tls_closes++; }
-
 /* ---- crypto: the glue's, with random() replaceable and PBKDF2 memoised --- */
 static int fc_random(void *ctx, unsigned char *out, size_t len)
 {
@@ -683,78 +378,25 @@ static int fc_pbkdf2(void *ctx, int alg, const unsigned char *pw, size_t pwlen,
 }
 
 /* ---- set-up and drivers ------------------------------------------------ */
-#define DOMAIN "localhost"
 #define USER "alicef84961"
 #define PW "s3cr3t-Pa55-w0rd!"
 #define JID "alicef84961@localhost/probe"
-/* prosody's salt: base64 of a UUID string */
-#define PROSODY_SALT "c1d14bd0-b6e9-4d18-ad99-453daa5d712a"
 
 static harness *h_new(const mode *m, const step *steps)
 {
   static const size_t chunks[4] = { 3, 17, 100, 4096 };
-  harness *h = &H;
-  memset(h, 0, sizeof *h);
-  h->m = m;
-  h->steps = steps;
-  h->cut = -1;
-  h->rng = m->seed * 2654435761u + 0x9e3779b9u;
-  if (!h->rng) h->rng = 1;
+  harness *h = h_setup(m, steps, 1000000);
   h->maxchunk = m->byte_mode ? 1 : chunks[m->seed % 4];
-  h->now = 1000000;
-  h->hs_wants = (int)(rnd(h) % 3);
-  h->verified = 1;
-  h->tls.ctx = h;
-  h->tls.start = ft_start;
-  h->tls.handshake = ft_handshake;
-  h->tls.send = ft_send;
-  h->tls.recv = ft_recv;
-  h->tls.verified = ft_verified;
-  h->tls.close = ft_close;
-  h->crypto.ctx = h;
-  h->crypto.random = fc_random;
-  h->crypto.hash = fc_hash;
-  h->crypto.hmac = fc_hmac;
-  h->crypto.pbkdf2 = fc_pbkdf2;
-  h->cfg.domain = DOMAIN;
-  h->cfg.send = t_send;
-  h->cfg.recv = t_recv;
-  h->cfg.io = h;
-  h->cfg.now_ms = t_now;
-  if (m->blocking) h->cfg.wait = t_wait;
-  h->cfg.log = t_log;
-  h->cfg.user = h;
-  h->cfg.tls = &h->tls;
-  h->cfg.crypto = &h->crypto;
-  h->cfg.resource = "probe";
+  h->stall_one_in = 5;
+  h->one_byte_sends = m->byte_mode;
   h->pw = PW;
   h->srv_pw = PW;
   h->snonce = "efa1d9a6-ea8e-4812-92f1-f951fb9f0e2b";
-  memcpy(h->salt, PROSODY_SALT, strlen(PROSODY_SALT));
-  h->saltlen = strlen(PROSODY_SALT);
   h->iter = 10000;
   return h;
 }
 
 static int h_init(harness *h) { return xep0077_init(&h->c, &h->cfg); }
-
-/* Run the operation just started to its end through the pump, counting
-   polls; the fake clock moves 1 ms per poll. */
-static int h_pump(harness *h, int rc)
-{
-  unsigned long polls = 0;
-  if (rc != XEP0077_PENDING) return rc;
-  for (;;) {
-    rc = xep0077_poll(&h->c);
-    h->polls++;
-    if (rc != XEP0077_PENDING) return rc;
-    if (++polls > MAX_POLLS) {
-      h->spin = 1;
-      return -9999;
-    }
-    h->now++;
-  }
-}
 
 static int h_run(harness *h, int rc)
 {
@@ -764,21 +406,34 @@ static int h_run(harness *h, int rc)
 
 static int h_connect(harness *h, unsigned long t)
 {
-  return h->m->blocking ? xep0077_connect(&h->c, t) : h_pump(h, xep0077_connect_start(&h->c, t));
+  return DRIVE(h, xep0077_connect(&h->c, t), xep0077_connect_start(&h->c, t));
 }
 
 static int h_login(harness *h, const char *user, const char *pw, unsigned long t)
 {
   h->user = user;
   h->pw = pw;
-  return h->m->blocking ? xep0077_login(&h->c, user, pw, t)
-                        : h_pump(h, xep0077_login_start(&h->c, user, pw, t));
+  return DRIVE(h, xep0077_login(&h->c, user, pw, t), xep0077_login_start(&h->c, user, pw, t));
 }
 
 static int h_close(harness *h, unsigned long t)
 {
-  return h->m->blocking ? xep0077_close(&h->c, t) : h_pump(h, xep0077_close_start(&h->c, t));
+  return DRIVE(h, xep0077_close(&h->c, t), xep0077_close_start(&h->c, t));
 }
+
+/* A session over `steps`, PBKDF2 at 4096 iterations, logged in as USER
+   with PW: init, connect and login checked, each reported at the line of
+   the H_LOGGED_IN. */
+static harness *h_logged_in_at(const mode *m, const step *steps, const char *file, int line)
+{
+  harness *h = h_new(m, steps);
+  h->iter = 4096;
+  check_rc_at(h_init(h), 0, file, line, "init");
+  check_rc_at(h_connect(h, 0), 0, file, line, "connect");
+  check_rc_at(h_login(h, USER, PW, 0), 0, file, line, "login");
+  return h;
+}
+#define H_LOGGED_IN(m, steps) h_logged_in_at((m), (steps), __FILE__, __LINE__)
 
 /* Poll with no operation running until the script reaches step `at`. */
 static int h_idle_until(harness *h, int at)
@@ -862,13 +517,7 @@ static void check_secrets(harness *h)
    the script did not expect, no secret leaked, nothing spun. */
 static void h_finish(harness *h)
 {
-  advance(h);
-  CHECK(!h->script_failed, "script: %s", h->err);
-  CHECK(h->steps[h->at].kind == ST_END || h->steps[h->at].kind == ST_CLOSE,
-        "the script stopped at step %d of its transcript", h->at);
-  CHECK(h->cpos == h->clen, "the client sent bytes the script did not expect: \"%.*s\"",
-        (int)(h->clen - h->cpos > 300 ? 300 : h->clen - h->cpos), h->cout + h->cpos);
-  CHECK(!h->spin, "an operation spun past %lu polls/waits", MAX_POLLS);
+  check_script_done(h);
   check_secrets(h);
 }
 
@@ -1318,6 +967,15 @@ static int scram_verify(xep0077 *c, const char *server_final)
   return xep0077__sasl_success(c);
 }
 
+/* The client's answer to this server-first-message in RFC 5802's exchange
+   (user "user", password "pencil"): what its challenge step returns. */
+static int rfc5802_first(xep0077 *c, const char *sfirst)
+{
+  char cf[600];
+  return scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL", sfirst, "pencil", cf, sizeof cf,
+                      c);
+}
+
 static void t_scram_vectors(void)
 {
   static xep0077 c;
@@ -1354,40 +1012,29 @@ static void t_scram_vectors(void)
   CHECK_RC(scram_verify(&c, ""), XEP0077_ERR_SASL_SIGNATURE, "empty server-final");
 
   /* the server-first checks, before any key is derived */
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4095",
-                    "pencil", cf, sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_SASL_ITERATIONS, "i=4095");
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,"
-                    "i=99999999999999999999",
-                    "pencil", cf, sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_SASL_ITERATIONS, "i=99999999999999999999 (overflow)");
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "r=fyko+d2lbbFgONRv9qkxdawL,s=QSXCR+Q6sek8bf92,i=4096", "pencil", cf,
-                    sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_PROTOCOL, "server nonce == client nonce (not extended)");
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "r=fyko+d2lbbFgONRv9qkxdawX3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096",
-                    "pencil", cf, sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_PROTOCOL, "server nonce differing in the client part");
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "m=ext,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,"
-                    "i=4096",
-                    "pencil", cf, sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_PROTOCOL, "mandatory extension m= first");
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=,i=4096", "pencil", cf,
-                    sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_PROTOCOL, "empty salt");
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=",
-                    "pencil", cf, sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_PROTOCOL, "empty i=");
-  rc = scram_direct(1, "n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-                    "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096x",
-                    "pencil", cf, sizeof cf, &c);
-  CHECK_RC(rc, XEP0077_ERR_PROTOCOL, "i=4096x");
+  CHECK_RC(rfc5802_first(&c, "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                             "s=QSXCR+Q6sek8bf92,i=4095"),
+           XEP0077_ERR_SASL_ITERATIONS, "i=4095");
+  CHECK_RC(rfc5802_first(&c, "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                             "s=QSXCR+Q6sek8bf92,i=99999999999999999999"),
+           XEP0077_ERR_SASL_ITERATIONS, "i=99999999999999999999 (overflow)");
+  CHECK_RC(rfc5802_first(&c, "r=fyko+d2lbbFgONRv9qkxdawL,s=QSXCR+Q6sek8bf92,i=4096"),
+           XEP0077_ERR_PROTOCOL, "server nonce == client nonce (not extended)");
+  CHECK_RC(rfc5802_first(&c, "r=fyko+d2lbbFgONRv9qkxdawX3rfcNHYJY1ZVvWVs7j,"
+                             "s=QSXCR+Q6sek8bf92,i=4096"),
+           XEP0077_ERR_PROTOCOL, "server nonce differing in the client part");
+  CHECK_RC(rfc5802_first(&c, "m=ext,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                             "s=QSXCR+Q6sek8bf92,i=4096"),
+           XEP0077_ERR_PROTOCOL, "mandatory extension m= first");
+  CHECK_RC(rfc5802_first(&c, "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                             "s=,i=4096"),
+           XEP0077_ERR_PROTOCOL, "empty salt");
+  CHECK_RC(rfc5802_first(&c, "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                             "s=QSXCR+Q6sek8bf92,i="),
+           XEP0077_ERR_PROTOCOL, "empty i=");
+  CHECK_RC(rfc5802_first(&c, "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                             "s=QSXCR+Q6sek8bf92,i=4096x"),
+           XEP0077_ERR_PROTOCOL, "i=4096x");
   /* the glue's primitives on their own */
   {
     unsigned char out[32];
@@ -2047,12 +1694,8 @@ static const step iq_simple[] = {
 
 static void t_iq_fn_return(const mode *m)
 {
-  harness *h = h_new(m, iq_simple);
+  harness *h = H_LOGGED_IN(m, iq_simple);
   int rc;
-  h->iter = 4096;
-  CHECK_RC(h_init(h), 0, "init");
-  CHECK_RC(h_connect(h, 0), 0, "connect");
-  CHECK_RC(h_login(h, USER, PW, 0), 0, "login");
   g_fn_ret = XEP0077_ERR_PROTOCOL;
   CHECK_RC(iq_query(h, "get", "svc.example"), XEP0077_PENDING, "iq_send");
   rc = h_run(h, XEP0077_PENDING);
@@ -2062,11 +1705,7 @@ static void t_iq_fn_return(const mode *m)
   /* fn returns 1 (the header: "or ERR_IQ for type='error' ... when fn
      returns 1 for it"): whatever it means, the reply is in and the
      operation must end, not wait for its deadline. */
-  h = h_new(m, iq_simple);
-  h->iter = 4096;
-  CHECK_RC(h_init(h), 0, "init");
-  CHECK_RC(h_connect(h, 0), 0, "connect");
-  CHECK_RC(h_login(h, USER, PW, 0), 0, "login");
+  h = H_LOGGED_IN(m, iq_simple);
   g_fn_ret = 1;
   CHECK_RC(iq_query(h, "get", "svc.example"), XEP0077_PENDING, "iq_send");
   {
@@ -2095,12 +1734,8 @@ static const step iq_then_stream_error[] = {
 
 static void t_iq_result_then_stream_error(const mode *m)
 {
-  harness *h = h_new(m, iq_then_stream_error);
+  harness *h = H_LOGGED_IN(m, iq_then_stream_error);
   int rc;
-  h->iter = 4096;
-  CHECK_RC(h_init(h), 0, "init");
-  CHECK_RC(h_connect(h, 0), 0, "connect");
-  CHECK_RC(h_login(h, USER, PW, 0), 0, "login");
   g_fn_ret = 0;
   h->maxchunk = 4096; /* the reply and the error in one read, as prosody does */
   CHECK_RC(iq_query(h, "get", "svc.example"), XEP0077_PENDING, "iq_send");
