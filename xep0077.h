@@ -2819,7 +2819,9 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
     xep0077__fail(c, c->op == XEP0077__OP_CLOSE ? 0 : XEP0077_ERR_TIMEOUT);
   }
   if (c->phase == XEP0077__P_CLOSED) xep0077__tls_close(c);
-  if (secret && !xep0077_xml_pending(&c->xml)) { /* all of it read: forget it */
+  /* All of it read, or never to be read (the stream ended with input still
+     buffered, which may hold the same secret): forget it. */
+  if (secret && (!xep0077_xml_pending(&c->xml) || c->phase == XEP0077__P_CLOSED)) {
     xep0077__wipe(c->in, sizeof c->in);
     xep0077__xml_scrub(&c->xml);
   }

@@ -1222,6 +1222,36 @@ static void t_echoed_password(const mode *m)
   h_finish(h);
 }
 
+/* The same echo, but the server ends the stream in the same breath and
+   sends bytes after its end: the client stops parsing with input still
+   buffered, and that input held the echoed password too. */
+static const step echoed_password_then_close[] = {
+  PREAMBLE,
+  CLI("<username>bill</username>"),
+  SRV("<iq type='error' id='$ID'><query xmlns='jabber:iq:register'>"
+      "<username>bill</username><password>Calliope</password></query>"
+      "<error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+      "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"
+      "</stream:stream>trailing bytes after the end, Calliope"),
+  END
+};
+
+static void t_echoed_password_then_close(const mode *m)
+{
+  harness *h = h_new(m, echoed_password_then_close);
+  static xep0077_query q;
+  static char pw[] = "Calliope";
+  xep0077_query_clear(&q);
+  CHECK_RC(h_connect(h), 0, "connect");
+  xep0077_query_set(&q, "username", "bill");
+  xep0077_query_set(&q, "password", pw);
+  CHECK_RC(h_register(h, NULL, &q), XEP0077_ERR_IQ, "register");
+  CHECK(!find_bytes(&h->c, sizeof h->c, pw, strlen(pw)),
+        "the echoed password stays in the xep0077 struct after the stream ended with input "
+        "still buffered");
+  h_finish(h);
+}
+
 /* ======================================================================
    Every stanza error condition of RFC 6120 section 8.3.3, for a get and a
    set: ERR_IQ with the right condition, type, legacy code and text.
@@ -2427,6 +2457,8 @@ int main(int argc, char **argv)
   run("5 OOB redirect (XEP-0066)", t_oob_redirect, NMODES);
   run("3.1 errors conflict/not-acceptable (examples 6, 7, prosody)", t_reg_errors, NMODES);
   run("3.1 password echoed in the error (examples 6, 7)", t_echoed_password, NMODES);
+  run("3.1 password echoed, then the stream ends with bytes after it",
+      t_echoed_password_then_close, NMODES);
   run("RFC 6120 8.3.3 every stanza error condition", t_all_conditions, NMODES);
   run("long error text", t_long_text, NMODES);
   /* logged in */
