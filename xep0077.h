@@ -1094,8 +1094,10 @@ static int xep0077__xmldecl(const char *d)
           while (XEP0077__IS(*x, C_WS)) x++;
         } else if (*t == '\'') {
           if (q ? *x++ != q : (q = *x++) != '\'' && q != '"') break;
-        } else if ((*x++ | (k == 1 && q ? 0x20 : 0)) != *t) { /* UTF-8 in any case */
-          break;
+        } else if ((*x | (k == 1 && q && *x >= 'A' ? 0x20 : 0)) != *t) {
+          break; /* the encoding's letters in any case ('\r' | 0x20 would be '-') */
+        } else {
+          x++;
         }
       }
       if (!*t) break;

@@ -853,6 +853,9 @@ static const bad_case bad_cases[] = {
   {"xml decl UTF-8 prefix only", S("<?xml version='1.0' encoding='UTF-8x'?>" HDR),
    E(XMLDECL), 0},
   {"xml decl without version", S("<?xml encoding='UTF-8'?>" HDR), E(XMLDECL), 0},
+  /* the encoding name is compared case-blind: letters only ('\r' | 0x20 is '-') */
+  {"xml decl UTF CR 8", S("<?xml version='1.0' encoding='utf\r8'?>" HDR), E(XMLDECL), 0},
+  {"xml decl UTF-8 upper case", S("<?xml version='1.0' encoding='UTF-8'?>" HDR), 0, 0},
   {"xml decl after whitespace", S(" <?xml version='1.0'?>" HDR), E(XMLDECL),
    E(PI)},
   {"two xml decls before the root",
