@@ -3226,9 +3226,10 @@ XEP0077DEF const char *xep0077_query_missing(const xep0077_query *q)
     const xep0077_form_field *f = &q->form[i];
     const xep0077_field *l = &q->field[i];
     const char *name = form ? f->var : l->name, *v;
-    if (form) { /* the form says which are required */
-      if (!f->required) continue;
-      v = name ? xep0077_query_get(q, name) : NULL;
+    if (form) { /* the form says which are required; one without var
+                   cannot be filled, so it is never the missing one */
+      if (!f->required || !name) continue;
+      v = xep0077_query_get(q, name);
     } else if ((v = xep0077__l_value(l)) == NULL) {
       continue; /* XEP-0077: every other listed field is required */
     }

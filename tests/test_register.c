@@ -856,6 +856,24 @@ static void t_form_register(const mode *m)
   h_finish(h);
 }
 
+/* A required form field without var cannot be filled: query_missing passes
+   over it and still names the next required field that is empty. */
+static void t_missing_without_var(const mode *m)
+{
+  static xep0077_query q;
+  (void)m;
+  xep0077_query_clear(&q);
+  q.form_present = 1;
+  q.nform = 3;
+  q.form[0].required = 1; /* no var */
+  q.form[1].var = "password";
+  q.form[1].required = 1;
+  q.form[2].var = "email";
+  CHECK_STR(xep0077_query_missing(&q), "password", "query_missing after a field without var");
+  xep0077_query_set(&q, "password", "secret");
+  CHECK_STR(xep0077_query_missing(&q), NULL, "query_missing, password set");
+}
+
 /* XEP-0004 field kinds in a registration form: a fixed field (never
    submitted), a field without type and with <desc/>, list-multi defaults
    (echoed, every value), a boolean default overridden, optional fields
@@ -2457,6 +2475,7 @@ int main(int argc, char **argv)
   run("5 OOB redirect (XEP-0066)", t_oob_redirect, NMODES);
   run("3.1 errors conflict/not-acceptable (examples 6, 7, prosody)", t_reg_errors, NMODES);
   run("3.1 password echoed in the error (examples 6, 7)", t_echoed_password, NMODES);
+  run("query_missing: a required field without var", t_missing_without_var, 1);
   run("3.1 password echoed, then the stream ends with bytes after it",
       t_echoed_password_then_close, NMODES);
   run("RFC 6120 8.3.3 every stanza error condition", t_all_conditions, NMODES);
