@@ -2485,7 +2485,7 @@ static void xep0077__error_event(xep0077 *c, int ev, int depth, int cond_ns)
   } else if (ev == XEP0077_XML_TEXT && c->saw_text == 1) {
     size_t have = strlen(c->error.text);
     xep0077__copy(c->error.text + have, sizeof c->error.text - have, p->text);
-  } else if (ev == XEP0077_XML_END) {
+  } else if (ev == XEP0077_XML_END && c->saw_text == 1) { /* 2 (acc full) stays */
     c->saw_text = 0;
   }
 }
@@ -2517,7 +2517,8 @@ static int xep0077__bind_fn(xep0077 *c, int ev)
     if (ev == XEP0077_XML_TEXT) xep0077__acc(c);
     else if (xep0077__word(p->name) != XEP0077__W_JID) return 0;
     else if (ev == XEP0077_XML_START) c->acc_len = 0;
-    else xep0077__copy(c->jid, sizeof c->jid, c->acc);
+    /* A JID too long to keep stays "": cut, it would not be ours (ERR_BIND) */
+    else if (c->acc_len < sizeof c->jid) xep0077__copy(c->jid, sizeof c->jid, c->acc);
   } else if (ev == XEP0077_XML_STANZA_END && !c->jid[0] && !c->error.condition[0]) {
     return XEP0077_ERR_BIND;
   }

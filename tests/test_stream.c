@@ -1326,6 +1326,16 @@ static const step bind_error[] = {
       "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>no resources today</text></error></iq>"),
   END /* an unbound stream is useless: the library hangs up */
 };
+/* A bound JID longer than the library keeps (XEP0077_JID_SIZE): cut, it
+   would be a JID that is not ours, and replies to it would be refused. */
+static const step bind_too_long[] = {
+  CONNECT_STEPS(PROSODY_FEATURES), SCRAM_STEPS("SCRAM-SHA-1"), CLI(C_HDR),
+  SRV(S_HDR3 S_FEAT_BIND), CLI(C_BIND),
+  SRV("<iq type='result' id='$ID'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>"
+      "user@localhost/0123456789012345678901234567890123456789012345678901234567890123456789"
+      "0123456789012345678901234567890123456789012345678901234567890123456789</jid></bind></iq>"),
+  END
+};
 static const step bind_missing[] = {
   CONNECT_STEPS(PROSODY_FEATURES), SCRAM_STEPS("SCRAM-SHA-1"), CLI(C_HDR),
   SRV(S_HDR3 "<stream:features/>"), END
@@ -1403,6 +1413,11 @@ static void t_login_failures(const mode *m)
   h_finish(h);
 
   h = login_case(m, bind_missing, "login, no <bind/> feature after SASL", XEP0077_ERR_BIND, 1);
+  h_finish(h);
+
+  h = login_case(m, bind_too_long, "login, bound JID longer than XEP0077_JID_SIZE",
+                 XEP0077_ERR_BIND, 1);
+  CHECK_STR(h->c.jid, "", "c.jid");
   h_finish(h);
 
   h = login_case(m, login_closed, "login, server closes after the response", XEP0077_ERR_CLOSED,
