@@ -15,8 +15,14 @@
                         restricted XML of RFC 6120 section 11 (xep0077_xml_*).
      2. XML  -> bytes : a writer into a caller buffer that flushes through a
                         callback when full (xep0077_xmlw_*).
-   The XMPP stream (STARTTLS, SASL, bind, IQ tracking) and the registration
-   functions build on these two.
+     3. the stream    : XMPP over a transport the host owns: STARTTLS, SASL
+                        (SCRAM-SHA-256/-1, PLAIN), bind, IQ tracking, the
+                        non-blocking pump (xep0077_init, _connect, _login,
+                        _poll, _iq_*).
+     4. registration  : XEP-0077 with XEP-0004 forms, XEP-0066 redirects and
+                        XEP-0231 CAPTCHA data (xep0077_register, ...).
+     5. mbedTLS glue  : optional (XEP0077_MBEDTLS): TLS with verification,
+                        and the crypto SCRAM needs.
 
    Reading a stream, three steps:
 
@@ -56,8 +62,15 @@
      XEP0077_XML_MAX_NS      namespace declarations in scope at once  (16)
      XEP0077_XML_MAX_NAME    bytes in one element or attribute name   (64)
      XEP0077_XML_MAX_STANZA  bytes in one stanza, markup included (262144)
-   The last four are also fields of xep0077_xml that may be lowered (never
-   raised past the macro for depth, attrs and ns) after init.
+     XEP0077_IN_SIZE, XEP0077_OUT_SIZE, XEP0077_XML_SIZE, XEP0077_TEXT_SIZE,
+     XEP0077_JID_SIZE        the stream's buffers (section 3)
+     XEP0077_QUERY_POOL, XEP0077_QUERY_FIELDS, XEP0077_QUERY_ITEMS
+                             a query's memory (section 4)
+     XEP0077_MBEDTLS         compile the mbedTLS glue (section 5)
+     XEP0077DEF              the functions' storage class (default extern)
+   DEPTH, ATTRS, NAME and STANZA are also fields of xep0077_xml (max_*) that
+   may be lowered after init; depth and attrs never past their macro, and
+   max_name stays below 65536.
 
    LICENSE: public domain (unlicense) or MIT, at your choice; see the end.
 */
@@ -81,7 +94,9 @@
 
 /* XEP0077_SMALL trades the parser's speed paths (four-bytes-a-round scans,
    whole UTF-8 characters per step, tag shortcuts, inlined helpers) for less
-   code; events and errors are the same either way. On by default when the
+   code; events and error codes are the same either way (text and attribute
+   values are read byte by byte, so the offset of an ERR_XML_BUFFER may
+   differ). On by default when the
    compiler optimises for size (-Os); XEP0077_FAST keeps the speed paths. */
 #if !defined(XEP0077_SMALL) && !defined(XEP0077_FAST) && defined(__OPTIMIZE_SIZE__)
 #define XEP0077_SMALL
@@ -214,7 +229,7 @@ typedef struct xep0077_xml {
   /* private; restart zeroes u8 to ref and top to nattrs */
   xep0077__utf8 u8;   /* first: &p->u8 is p */
   unsigned char f[8]; /* flags, one byte each: cheaper to test and set */
-  unsigned char brackets, refpos, refst, lit; /* refst: the state a reference is in */
+  unsigned char brackets, refpos, refst, lit; /* refst: the state (TEXT or AVAL) to resume after a reference */
   char quote, ref[11];
   char *buf;
   size_t cap, top, tok, mark, nstart, vstart, stanza_left;
@@ -253,7 +268,8 @@ XEP0077DEF void xep0077_xml_feed(xep0077_xml *p, const void *data, size_t len);
 XEP0077DEF int xep0077_xml_next(xep0077_xml *p);
 /* XMPP stream restart (after STARTTLS or SASL success): forget the stream and
    expect a new XML declaration and root, in the same buffer. Input not yet
-   consumed stays pending; see xep0077_xml_pending. Clears a sticky error. */
+   consumed stays pending (unless an error stopped the parser: then it is
+   dropped); see xep0077_xml_pending. Clears a sticky error. */
 XEP0077DEF void xep0077_xml_restart(xep0077_xml *p);
 /* Bytes of the fed chunk not yet consumed. After <proceed/> this must be 0:
    bytes the server sent before the TLS handshake are an injection attack. */
@@ -407,6 +423,7 @@ typedef int (*xep0077_iq_fn)(struct xep0077 *c, int ev);
 typedef struct xep0077 {
   /* first the fields the code touches most, at small offsets (private but
      for the four public flags and cfg) */
+  /* saw_text: 1 inside an error's <text/>; 2 when acc[] overflowed */
   int phase, op, status, features, sasl_alg, in_stanza, reply_err, saw_text;
   int secure;          /* 1: TLS with a verified certificate and name       */
   int tls_active;      /* 1: bytes go through cfg.tls                       */
@@ -480,9 +497,10 @@ XEP0077DEF int xep0077_poll(xep0077 *c);
 /* Lower level, for the registration layer and for callers' own IQs:
    begin <iq type=.. id=.. to=..> in the output (to may be NULL for the
    server), write the payload with xep0077_writer(c), then xep0077_iq_send
-   hands the reply's events to fn (its START, its children, its STANZA_END)
-   and the operation completes with fn's last return, or ERR_IQ for
-   type='error' (c->error filled) when fn returns 1 for it. */
+   hands the reply's events to fn (its START, its children, its STANZA_END).
+   The operation completes at the reply's end: with what fn returned for
+   the STANZA_END if that is a status (< 0), else ERR_IQ for type='error'
+   (c->error filled), else 0. fn's returns for earlier events are ignored. */
 XEP0077DEF int xep0077_iq_begin(xep0077 *c, const char *type, const char *to);
 XEP0077DEF xep0077_xmlw *xep0077_writer(xep0077 *c);
 XEP0077DEF int xep0077_iq_send(xep0077 *c, xep0077_iq_fn fn, void *user,
@@ -572,7 +590,8 @@ XEP0077DEF void xep0077_query_clear(xep0077_query *q);
 /* Set a field by name ("username", "password", a form var): the form's
    field when a form is present, else the legacy field (added if the server
    did not list it). value must stay valid until the call that sends it.
-   Returns 0, or XEP0077_ERR_ARG for a name the form does not have. */
+   Returns 0; XEP0077_ERR_ARG for a NULL or empty name or one the form does
+   not have; XEP0077_ERR_NOMEM when the legacy field table is full. */
 XEP0077DEF int xep0077_query_set(xep0077_query *q, const char *name, const char *value);
 /* What will be sent for a field, else what the server sent, else NULL. */
 XEP0077DEF const char *xep0077_query_get(const xep0077_query *q, const char *name);
@@ -625,7 +644,7 @@ XEP0077DEF int xep0077_cancel_registration(xep0077 *c, xep0077_query *q,
 XEP0077DEF int xep0077_cancel_registration_start(xep0077 *c, xep0077_query *q,
                                                  unsigned long timeout_ms);
 
-/* ---- 3b. mbedTLS glue (define XEP0077_MBEDTLS) --------------------------
+/* ---- 5. mbedTLS glue (define XEP0077_MBEDTLS) ---------------------------
    TLS for the stream and the crypto SCRAM needs, from mbedTLS 2.28 or 3.x:
 
        static xep0077_mbedtls t;
@@ -686,7 +705,7 @@ XEP0077DEF void xep0077_mbedtls_free(xep0077_mbedtls *t);
 #endif
 
 /* Kept out of line when optimising for size: rare paths of the parser's
-   one big switch (references, attributes, the XML declaration) and helpers
+   one big switch (attributes, the XML declaration) and helpers
    called from many places, whose inlined copies cost more code than their
    calls. At -O2 and up the compiler decides, as inlining the parser's is
    measurably faster there (bench/bench_parse.c). */
@@ -1050,7 +1069,9 @@ static long xep0077__ref(const char *r, unsigned n)
   static const char chars[5] = {'<', '>', '&', '\'', '"'};
   unsigned i = 1, base = 10;
   unsigned long v = 0;
-  if (r[0] != '#') { /* n == 0 matches no name */
+  /* n == 0 ("&;"): r[0] is left from an earlier reference; no name has
+     length 0, and a stale '#' gives v = 0, which is refused below. */
+  if (r[0] != '#') {
     for (i = 0; i < 5 && n < 5; i++)
       if (!memcmp(r, names[i], n) && !names[i][n]) return chars[i];
     return -1;
@@ -2810,6 +2831,7 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
       }
       xep0077_xml_feed(&c->xml, c->in, (size_t)n);
     }
+    /* phase < P_TLS: the phases that parse (TLS and CLOSED sort last) */
     while (c->phase < XEP0077__P_TLS && (ev = xep0077_xml_next(&c->xml)) != 0) {
       if (ev < 0) xep0077__fail(c, ev); /* which ends both loops */
       else xep0077__event(c, ev);
@@ -2993,8 +3015,11 @@ enum { /* the actions, grouped by where they apply */
 #define XEP0077__NS_MEDIA "urn:xmpp:media-element"
 #define XEP0077__NS_BOB "urn:xmpp:bob"
 static const struct xep0077__reg_rule {
-  unsigned short off; /* the member set: _SLOT, _FLAG in the query; _DESC,
-                         and the count of an item, in the form field    */
+  unsigned short off; /* the member set: _SLOT, _FSLOT, _FLAG in the
+                         query; _DESC, and the count of an item, in the
+                         form field. The first matching rule wins: the
+                         named children of <query/> come before the
+                         catch-all legacy field rule ("")             */
   unsigned char depth, act;     /* depth 0: any                           */
   const char *ns;
   char name[13];                /* "": any other name                     */
@@ -3020,9 +3045,10 @@ static const struct xep0077__reg_rule {
   {offsetof(xep0077_form_field, nuris), 6, XEP0077__A_URI, XEP0077__NS_MEDIA, "uri"}
 };
 
-/* The attributes of an element kept: copied into the pool (a media's size
-   parsed as a number), into its action's (an XEP0077__A_*) member, in the
-   query, the form field or the new item. */
+/* The attributes kept from an element whose rule has action act: copied
+   into the pool and stored at off in that action's base: the query (DATA),
+   the new form field (FFIELD), the new item (OPTION, URI); for MEDIA the
+   form field's width and height, parsed as numbers. */
 static const struct xep0077__reg_attr {
   unsigned short off;
   unsigned char act;
@@ -3450,7 +3476,7 @@ XEP0077DEF int xep0077_cancel_registration(xep0077 *c, xep0077_query *q,
   return xep0077__block(c, xep0077_cancel_registration_start(c, q, timeout_ms));
 }
 
-/* ---- 3b. mbedTLS glue ---------------------------------------------------- */
+/* ---- 5. mbedTLS glue ----------------------------------------------------- */
 #ifdef XEP0077_MBEDTLS
 #include <mbedtls/version.h>
 #include <mbedtls/md.h>

@@ -57,13 +57,13 @@ text=$("${P}size" -A -d "$tmp/impl.o" | awk '$1 ~ /^\.text/ { t += $2 } END { pr
 
 # Section boundaries: the implementation's "---- N." banners (the second
 # occurrence of each; the first is in the API part of the header).
-bounds=$(awk '/^\/\* ---- [1-4]b?\. / { n[$3]++; if (n[$3] == 2) print NR, $3 }' "$HDR")
+bounds=$(awk '/^\/\* ---- [1-5]\. / { n[$3]++; if (n[$3] == 2) print NR, $3 }' "$HDR")
 "${P}nm" -S -l -t d "$tmp/impl.o" | awk -v bounds="$bounds" -v verbose="$verbose" '
   BEGIN {
     k = split(bounds, b, /[ \n]/)
     for (i = 1; i + 1 <= k; i += 2) { line[++ns] = b[i] + 0; name[ns] = b[i + 1] }
     label["1."] = "parser"; label["2."] = "writer"; label["3."] = "stream + SASL"
-    label["4."] = "registration + forms"; label["3b."] = "mbedTLS glue"
+    label["4."] = "registration + forms"; label["5."] = "mbedTLS glue"
   }
   NF >= 5 && ($3 == "t" || $3 == "T") {
     l = $5; sub(/.*:/, "", l); l += 0
