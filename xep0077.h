@@ -114,6 +114,9 @@
 #ifndef XEP0077_XML_MAX_NAME
 #define XEP0077_XML_MAX_NAME 64
 #endif
+#if XEP0077_XML_MAX_NAME > 65535 /* an open tag's name length is kept in 16 bits */
+#error "XEP0077_XML_MAX_NAME must be at most 65535"
+#endif
 #ifndef XEP0077_XML_MAX_STANZA
 #define XEP0077_XML_MAX_STANZA 262144
 #endif
@@ -500,7 +503,9 @@ XEP0077DEF int xep0077_poll(xep0077 *c);
    hands the reply's events to fn (its START, its children, its STANZA_END).
    The operation completes at the reply's end: with what fn returned for
    the STANZA_END if that is a status (< 0), else ERR_IQ for type='error'
-   (c->error filled), else 0. fn's returns for earlier events are ignored. */
+   (c->error filled), else 0. fn's returns for earlier events are ignored.
+   Between xep0077_iq_begin and xep0077_iq_send the stanza is half written:
+   do not call xep0077_poll there, it would send the half. */
 XEP0077DEF int xep0077_iq_begin(xep0077 *c, const char *type, const char *to);
 XEP0077DEF xep0077_xmlw *xep0077_writer(xep0077 *c);
 XEP0077DEF int xep0077_iq_send(xep0077 *c, xep0077_iq_fn fn, void *user,
