@@ -1351,6 +1351,29 @@ typedef struct seed {
   const char *body;
 } seed;
 
+/* A CAPTCHA form (XEP-0158) with a 1 KB XEP-0231 image: two seeds share it. */
+#define CAPTCHA_BIG_DATA \
+  "<iq type='result' id='" ID "'><query xmlns='jabber:iq:register'>" \
+  "<x xmlns='jabber:x:data' type='form'><field type='hidden' var='FORM_TYPE'><value>" \
+  "urn:xmpp:captcha</value></field><field var='ocr' label='Enter the text you see'>" \
+  "<media xmlns='urn:xmpp:media-element' height='80' width='290'><uri type='image/png'>" \
+  "cid:sha1+0123@bob.xmpp.org</uri></media><required/></field>" \
+  "<field type='text-single' var='username'><required/></field>" \
+  "<field type='text-private' var='password'><required/></field></x></query>" \
+  "<data xmlns='urn:xmpp:bob' cid='sha1+0123@bob.xmpp.org' type='image/png' max-age='0'>\n" \
+  "CzBVep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYar0PUaP2SJrtP4HUJnjLHW+yBFao+02f4j\n" \
+  "SG2St9wBJktwlbrfBClOc5i94gcsUXabwOUKL1R5nsPoDTJXfKHG6xA1Wn+kye4TOF2Cp8zxFjtg\n" \
+  "harP9Bk+Y4it0vccQWaLsNX6H0RpjrPY/SJHbJG22wAlSm+Uud4DKE1yl7zhBitQdZq/5AkuU3id\n" \
+  "wucMMVZ7oMXqDzRZfqPI7RI3XIGmy/AVOl+Eqc7zGD1ih6zR9htAZYqv1PkeQ2iNstf8IUZrkLXa\n" \
+  "/yRJbpO43QInTHGWu+AFKk90mb7jCC1Sd5zB5gswVXqfxOkOM1h9osfsETZbgKXK7xQ5XoOozfIX\n" \
+  "PGGGq9D1Gj9kia7T+B1CZ4yx1vsgRWqPtNn+I0htkrfcASZLcJW63wQpTnOYveIHLFF2m8DlCi9U\n" \
+  "eZ7D6A0yV3yhxusQNVp/pMnuEzhdgqfM8RY7YIWqz/QZPmOIrdL3HEFmi7DV+h9EaY6z2P0iR2yR\n" \
+  "ttsAJUpvlLneAyhNcpe84QYrUHWav+QJLlN4ncLnDDFWe6DF6g80WX6jyO0SN1yBpsvwFTpfhKnO\n" \
+  "8xg9Yoes0fYbQGWKr9T5HkNojbLX/CFGa5C12v8kSW6TuN0CJ0xxlrvgBSpPdJm+4wgtUnecweYL\n" \
+  "MFV6n8TpDjNYfaLH7BE2W4Clyu8UOV6DqM3yFzxhhqvQ9Ro/ZImu0/gdQmeMsdb7IEVqj7TZ/iNI\n" \
+  "bZK33AEmS3CVut8EKU5zmL3iByxRdpvA5QovVHme\n" \
+  "</data></iq>"
+
 static const seed seeds[] = {
   /* prosody 0.12.3: the whole account lifecycle on one stream */
   {"prosody_lifecycle", {0, 0, 0, 0}, LIFECYCLE},
@@ -1629,48 +1652,10 @@ static const seed seeds[] = {
    "</query></iq>" T RESULT BYE},
   {"captcha_big_data",
    {0, 0x02, 0x7f, 0},
-   PREAMBLE "<iq type='result' id='" ID "'><query xmlns='jabber:iq:register'>"
-   "<x xmlns='jabber:x:data' type='form'><field type='hidden' var='FORM_TYPE'><value>"
-   "urn:xmpp:captcha</value></field><field var='ocr' label='Enter the text you see'>"
-   "<media xmlns='urn:xmpp:media-element' height='80' width='290'><uri type='image/png'>"
-   "cid:sha1+0123@bob.xmpp.org</uri></media><required/></field>"
-   "<field type='text-single' var='username'><required/></field>"
-   "<field type='text-private' var='password'><required/></field></x></query>"
-   "<data xmlns='urn:xmpp:bob' cid='sha1+0123@bob.xmpp.org' type='image/png' max-age='0'>\n"
-   "CzBVep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYar0PUaP2SJrtP4HUJnjLHW+yBFao+02f4j\n"
-   "SG2St9wBJktwlbrfBClOc5i94gcsUXabwOUKL1R5nsPoDTJXfKHG6xA1Wn+kye4TOF2Cp8zxFjtg\n"
-   "harP9Bk+Y4it0vccQWaLsNX6H0RpjrPY/SJHbJG22wAlSm+Uud4DKE1yl7zhBitQdZq/5AkuU3id\n"
-   "wucMMVZ7oMXqDzRZfqPI7RI3XIGmy/AVOl+Eqc7zGD1ih6zR9htAZYqv1PkeQ2iNstf8IUZrkLXa\n"
-   "/yRJbpO43QInTHGWu+AFKk90mb7jCC1Sd5zB5gswVXqfxOkOM1h9osfsETZbgKXK7xQ5XoOozfIX\n"
-   "PGGGq9D1Gj9kia7T+B1CZ4yx1vsgRWqPtNn+I0htkrfcASZLcJW63wQpTnOYveIHLFF2m8DlCi9U\n"
-   "eZ7D6A0yV3yhxusQNVp/pMnuEzhdgqfM8RY7YIWqz/QZPmOIrdL3HEFmi7DV+h9EaY6z2P0iR2yR\n"
-   "ttsAJUpvlLneAyhNcpe84QYrUHWav+QJLlN4ncLnDDFWe6DF6g80WX6jyO0SN1yBpsvwFTpfhKnO\n"
-   "8xg9Yoes0fYbQGWKr9T5HkNojbLX/CFGa5C12v8kSW6TuN0CJ0xxlrvgBSpPdJm+4wgtUnecweYL\n"
-   "MFV6n8TpDjNYfaLH7BE2W4Clyu8UOV6DqM3yFzxhhqvQ9Ro/ZImu0/gdQmeMsdb7IEVqj7TZ/iNI\n"
-   "bZK33AEmS3CVut8EKU5zmL3iByxRdpvA5QovVHme\n"
-   "</data></iq>" T RESULT BYE},
+   PREAMBLE CAPTCHA_BIG_DATA T RESULT BYE},
   {"captcha_big_data_abandoned",
    {0, 0, 0, 0x10},
-   PREAMBLE "<iq type='result' id='" ID "'><query xmlns='jabber:iq:register'>"
-   "<x xmlns='jabber:x:data' type='form'><field type='hidden' var='FORM_TYPE'><value>"
-   "urn:xmpp:captcha</value></field><field var='ocr' label='Enter the text you see'>"
-   "<media xmlns='urn:xmpp:media-element' height='80' width='290'><uri type='image/png'>"
-   "cid:sha1+0123@bob.xmpp.org</uri></media><required/></field>"
-   "<field type='text-single' var='username'><required/></field>"
-   "<field type='text-private' var='password'><required/></field></x></query>"
-   "<data xmlns='urn:xmpp:bob' cid='sha1+0123@bob.xmpp.org' type='image/png' max-age='0'>\n"
-   "CzBVep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYar0PUaP2SJrtP4HUJnjLHW+yBFao+02f4j\n"
-   "SG2St9wBJktwlbrfBClOc5i94gcsUXabwOUKL1R5nsPoDTJXfKHG6xA1Wn+kye4TOF2Cp8zxFjtg\n"
-   "harP9Bk+Y4it0vccQWaLsNX6H0RpjrPY/SJHbJG22wAlSm+Uud4DKE1yl7zhBitQdZq/5AkuU3id\n"
-   "wucMMVZ7oMXqDzRZfqPI7RI3XIGmy/AVOl+Eqc7zGD1ih6zR9htAZYqv1PkeQ2iNstf8IUZrkLXa\n"
-   "/yRJbpO43QInTHGWu+AFKk90mb7jCC1Sd5zB5gswVXqfxOkOM1h9osfsETZbgKXK7xQ5XoOozfIX\n"
-   "PGGGq9D1Gj9kia7T+B1CZ4yx1vsgRWqPtNn+I0htkrfcASZLcJW63wQpTnOYveIHLFF2m8DlCi9U\n"
-   "eZ7D6A0yV3yhxusQNVp/pMnuEzhdgqfM8RY7YIWqz/QZPmOIrdL3HEFmi7DV+h9EaY6z2P0iR2yR\n"
-   "ttsAJUpvlLneAyhNcpe84QYrUHWav+QJLlN4ncLnDDFWe6DF6g80WX6jyO0SN1yBpsvwFTpfhKnO\n"
-   "8xg9Yoes0fYbQGWKr9T5HkNojbLX/CFGa5C12v8kSW6TuN0CJ0xxlrvgBSpPdJm+4wgtUnecweYL\n"
-   "MFV6n8TpDjNYfaLH7BE2W4Clyu8UOV6DqM3yFzxhhqvQ9Ro/ZImu0/gdQmeMsdb7IEVqj7TZ/iNI\n"
-   "bZK33AEmS3CVut8EKU5zmL3iByxRdpvA5QovVHme\n"
-   "</data></iq>" T RESULT BYE},
+   PREAMBLE CAPTCHA_BIG_DATA T RESULT BYE},
   {"oob_with_desc",
    {0, 0, 0, 0},
    PREAMBLE "<iq type='result' id='" ID "'><query xmlns='jabber:iq:register'><instructions>"
