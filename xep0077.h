@@ -424,11 +424,12 @@ typedef int (*xep0077_iq_fn)(struct xep0077 *c, int ev);
 /* One connection. The caller owns it (static or on its stack); it holds
    every buffer, so sizeof(xep0077) is all the memory a session uses. */
 typedef struct xep0077 {
+  /* Public: again, tls_active, authenticated, secure, cfg, error and jid;
+     the rest is private. The fields the code touches most come first, at
+     small offsets (the order is measured: short loads on Thumb). */
   /* 1 when xep0077_poll stopped with input still buffered (it bounds its
      work per call): call it again before waiting on the socket. */
   int again;
-  /* first the fields the code touches most, at small offsets (private but
-     for the four public flags and cfg) */
   /* saw_text: 1 inside an error's <text/>; 2 when acc[] overflowed */
   int phase, op, status, features, sasl_alg, in_stanza, reply_err, saw_text;
   int tls_active;      /* 1: bytes go through cfg.tls                       */
@@ -436,8 +437,7 @@ typedef struct xep0077 {
   size_t out_sent;     /* of out[]: the bytes the transport took          */
   int reg_kind, account_gone, late, scram_step, out_try, remove_sent, nsecret;
   size_t log_from, scram_len, acc_len;
-  xep0077_config cfg;  /* public */
-  /* private */
+  xep0077_config cfg;
   xep0077_xml xml;
   int secure;          /* 1: TLS with a verified certificate and name       */
   unsigned long deadline, iq_seq;
@@ -446,7 +446,6 @@ typedef struct xep0077 {
   const char *username, *password; /* caller's, during login only          */
   const char *new_pass, *old_pass; /* caller's, during change_pass only   */
   xep0077_xmlw w;
-  /* public */
   xep0077_error error;
   char jid[XEP0077_JID_SIZE];     /* full JID after login, else ""            */
   size_t secret[4][2]; /* output ranges the log must not show             */
@@ -1818,6 +1817,8 @@ XEP0077DEF int xep0077_xmlw_flush(xep0077_xmlw *w)
 #define XEP0077__NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
 #define XEP0077__NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define XEP0077__NS_STREAMS "urn:ietf:params:xml:ns:xmpp-streams"
+#define XEP0077__NS_REGISTER "jabber:iq:register"
+#define XEP0077__NS_DATA "jabber:x:data"
 
 enum { /* where the stream is; the last two parse nothing */
   XEP0077__P_IDLE, XEP0077__P_HEADER, XEP0077__P_FEATURES, XEP0077__P_STARTTLS,
@@ -1925,16 +1926,52 @@ static long xep0077__b64_dec(const char *in, size_t n, unsigned char *out, size_
   return (long)o;
 }
 
-/* An attribute of the current element; XMPP's own are unqualified. */
-static const char xep0077__str[] = "x\0id\0iq\0to\0var\0type\0from\0code\0bind\0query\0field\0xmlns\0' to='\0remove\0version\0resource\0username\0jabber:x:data\0</stream:stream>\0jabber:iq:register\0<iq type='error' id='\0' version='1.0' xml:lang='en'>\0urn:ietf:params:xml:ns:xmpp-bind\0<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\0'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>\0<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='\0";
-enum { XEP0077__T6 = 0, XEP0077__T2 = 2, XEP0077__T18 = 5, XEP0077__T23 = 8, XEP0077__T25 = 11, XEP0077__T1 = 15, XEP0077__T3 = 20, XEP0077__T4 = 25, XEP0077__T5 = 30, XEP0077__T7 = 35, XEP0077__T20 = 41, XEP0077__T24 = 47, XEP0077__T15 = 53, XEP0077__T22 = 60, XEP0077__T0 = 67, XEP0077__T19 = 75, XEP0077__T21 = 84, XEP0077__T9 = 93, XEP0077__T17 = 107, XEP0077__T10 = 124, XEP0077__T14 = 143, XEP0077__T12 = 165, XEP0077__T8 = 196, XEP0077__T13 = 229, XEP0077__T16 = 281, XEP0077__T11 = 384 };
+/* The literal markup and names the stream writes or looks up, in one table:
+   a call site passes a small offset (XEP0077__L_name) instead of a pointer,
+   which on Thumb is one short instruction instead of a literal-pool word per
+   site. Shortest first, so most offsets fit an 8-bit immediate. */
+#define XEP0077__LITERALS(X)                                                    \
+  X(x, "x") X(id, "id") X(iq, "iq") X(to, "to") X(var, "var") X(type, "type")   \
+  X(from, "from") X(code, "code") X(bind, "bind") X(query, "query")            \
+  X(field, "field") X(xmlns, "xmlns") X(and_to, "' to='") X(remove, "remove")  \
+  X(version, "version") X(resource, "resource") X(username, "username")        \
+  X(ns_data, XEP0077__NS_DATA) X(close, "</stream:stream>")                    \
+  X(ns_register, XEP0077__NS_REGISTER) X(iq_error, "<iq type='error' id='")     \
+  X(header_end, "' version='1.0' xml:lang='en'>") X(ns_bind, XEP0077__NS_BIND)  \
+  X(starttls, "<starttls xmlns='" XEP0077__NS_TLS "'/>")                        \
+  X(unavailable, "'><error type='cancel'><service-unavailable xmlns='"          \
+                 XEP0077__NS_STANZAS "'/></error></iq>")                        \
+  X(header, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "        \
+            "xmlns:stream='" XEP0077__NS_STREAM "' to='")
+#define XEP0077__LIT_MEMBER(name, s) char name[sizeof s];
+#define XEP0077__LIT_VALUE(name, s) s,
+static const struct xep0077__literals {
+  XEP0077__LITERALS(XEP0077__LIT_MEMBER)
+} xep0077__lit = {XEP0077__LITERALS(XEP0077__LIT_VALUE)};
+#undef XEP0077__LIT_MEMBER
+#undef XEP0077__LIT_VALUE
+/* The offset of a literal, and the literal at an offset (char arrays: the
+   struct has no padding, each member is its string and its NUL). */
+#define XEP0077__L(name) ((int)offsetof(struct xep0077__literals, name))
+#define XEP0077__LIT(id) ((const char *)&xep0077__lit + (id))
+
 XEP0077__COLD static void xep0077__put(xep0077 *c, const char *s);
-XEP0077__COLD static void xep0077__puts(xep0077 *c, int id) { xep0077__put(c, xep0077__str + id); }
-XEP0077__COLD static void xep0077__wstart(xep0077 *c, int id) { xep0077_xmlw_start(&c->w, xep0077__str + id); }
-XEP0077__COLD static void xep0077__wattr(xep0077 *c, int id, const char *v) { xep0077_xmlw_attr(&c->w, xep0077__str + id, v); }
+XEP0077__COLD static void xep0077__puts(xep0077 *c, int id) { xep0077__put(c, XEP0077__LIT(id)); }
+
+XEP0077__COLD static void xep0077__wstart(xep0077 *c, int id)
+{
+  xep0077_xmlw_start(&c->w, XEP0077__LIT(id));
+}
+
+XEP0077__COLD static void xep0077__wattr(xep0077 *c, int id, const char *v)
+{
+  xep0077_xmlw_attr(&c->w, XEP0077__LIT(id), v);
+}
+
+/* An attribute of the current element; XMPP's own are unqualified. */
 XEP0077__COLD static const char *xep0077__attr(const xep0077_xml *p, int name)
 {
-  return xep0077_xml_attr(p, "", xep0077__str + name);
+  return xep0077_xml_attr(p, "", XEP0077__LIT(name));
 }
 
 /* The decimal digits at the start of s (may be NULL) appended to v, until
@@ -2002,7 +2039,7 @@ XEP0077__COLD static void xep0077__put(xep0077 *c, const char *s)
 /* Markup up to an attribute value's quote, then the value, escaped. */
 XEP0077__COLD static void xep0077__put_attr(xep0077 *c, int markup, const char *s)
 {
-  xep0077__put(c, xep0077__str + markup);
+  xep0077__put(c, XEP0077__LIT(markup));
   xep0077__w_escaped(&c->w, s, strlen(s), 1);
 }
 
@@ -2131,8 +2168,8 @@ static void xep0077__header(xep0077 *c)
 {
   xep0077_xml_restart(&c->xml);
   xep0077__out_begin(c);
-  xep0077__put_attr(c, XEP0077__T11, c->cfg.domain);
-  xep0077__puts(c, XEP0077__T12);
+  xep0077__put_attr(c, XEP0077__L(header), c->cfg.domain);
+  xep0077__puts(c, XEP0077__L(header_end));
   c->phase = XEP0077__P_HEADER; /* not after: fail() leaves it closed */
   if (xep0077__out_end(c)) xep0077__fail(c, XEP0077_ERR_TOO_BIG);
 }
@@ -2210,7 +2247,8 @@ XEP0077__COLD static size_t xep0077__cat(char *dst, const char *s)
 
 /* One SASL element: head (its start tag), the base64 payload, which the
    log does not show, and the end tag. */
-__attribute__((noinline)) static int xep0077__sasl_send(xep0077 *c, const char *head, const char *b64, const char *tail)
+XEP0077__COLD static int xep0077__sasl_send(xep0077 *c, const char *head, const char *b64,
+                                           const char *tail)
 {
   xep0077__out_begin(c);
   xep0077__put(c, head);
@@ -2429,10 +2467,10 @@ static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
   for (i = 0; i < 8; i++, v >>= 4) id[i] = (char)((i & 1 ? 'a' : 'A') + (v & 15));
   id[8] = 0;
   xep0077__out_begin(c);
-  xep0077__wstart(c, XEP0077__T18);
-  xep0077__wattr(c, XEP0077__T1, type);
-  xep0077__wattr(c, XEP0077__T2, id);
-  if (to) xep0077__wattr(c, XEP0077__T23, to);
+  xep0077__wstart(c, XEP0077__L(iq));
+  xep0077__wattr(c, XEP0077__L(type), type);
+  xep0077__wattr(c, XEP0077__L(id), id);
+  if (to) xep0077__wattr(c, XEP0077__L(to), to);
   if (c->w.err) {
     id[0] = 0;
     return xep0077__out_end(c);
@@ -2559,8 +2597,8 @@ static int xep0077__bind_fn(xep0077 *c, int ev)
 /* <name xmlns='ns'> in the output: the payloads' elements. */
 XEP0077__COLD static void xep0077__start_ns(xep0077 *c, int name, int ns)
 {
-  xep0077_xmlw_start(&c->w, xep0077__str + name);
-  xep0077__wattr(c, XEP0077__T24, xep0077__str + ns);
+  xep0077_xmlw_start(&c->w, XEP0077__LIT(name));
+  xep0077__wattr(c, XEP0077__L(xmlns), XEP0077__LIT(ns));
 }
 
 static void xep0077__bind(xep0077 *c)
@@ -2569,9 +2607,9 @@ static void xep0077__bind(xep0077 *c)
   c->phase = XEP0077__P_BIND;
   c->jid[0] = 0;
   if ((rc = xep0077__iq_start(c, "set", NULL)) == 0) {
-    xep0077__start_ns(c, XEP0077__T5, XEP0077__T8);
+    xep0077__start_ns(c, XEP0077__L(bind), XEP0077__L(ns_bind));
     if (c->cfg.resource && *c->cfg.resource) {
-      xep0077__wstart(c, XEP0077__T19);
+      xep0077__wstart(c, XEP0077__L(resource));
       xep0077_xmlw_text(&c->w, c->cfg.resource);
     }
     rc = xep0077__iq_arm(c, xep0077__bind_fn, NULL);
@@ -2586,7 +2624,7 @@ static void xep0077__features_done(xep0077 *c)
   if (!c->tls_active) {
     if ((c->features & XEP0077__FT_STARTTLS) && c->cfg.tls) { /* whenever it can be had */
       xep0077__out_begin(c);
-      xep0077__puts(c, XEP0077__T13);
+      xep0077__puts(c, XEP0077__L(starttls));
       c->phase = XEP0077__P_STARTTLS; /* before a fail() closes it */
       if ((rc = xep0077__out_end(c)) != 0) xep0077__fail(c, rc);
       return;
@@ -2615,7 +2653,7 @@ static void xep0077__event(xep0077 *c, int ev)
     nm = xep0077__word(p->name);
   }
   if (ev == XEP0077_XML_START && d == 0) { /* the server's stream header */
-    const char *v = xep0077__attr(p, XEP0077__T0);
+    const char *v = xep0077__attr(p, XEP0077__L(version));
     /* XMPP 1.0 or later: a major version of one or more digits, at least 1. */
     size_t major = v ? strspn(v, "0123456789") : 0;
     if (nm != XEP0077__W_STREAM || ns != XEP0077__W_STREAM_NS ||
@@ -2631,7 +2669,7 @@ static void xep0077__event(xep0077 *c, int ev)
     return;
   }
   if (ev == XEP0077_XML_START && d == 1) {
-    const char *type = xep0077__attr(p, XEP0077__T1);
+    const char *type = xep0077__attr(p, XEP0077__L(type));
     int t = type ? xep0077__word(type) : XEP0077__W_NONE;
     c->in_stanza = XEP0077__IN_IGNORE;
     c->acc_len = 0;
@@ -2651,8 +2689,8 @@ static void xep0077__event(xep0077 *c, int ev)
       c->in_stanza = XEP0077__IN_SASL;
       xep0077__error_clear(c);
     } else if (ns == XEP0077__W_CLIENT_NS && nm == XEP0077__W_IQ) {
-      const char *id = xep0077__attr(p, XEP0077__T2);
-      const char *from = xep0077__attr(p, XEP0077__T3);
+      const char *id = xep0077__attr(p, XEP0077__L(id));
+      const char *from = xep0077__attr(p, XEP0077__L(from));
       if ((t == XEP0077__W_RESULT || t == XEP0077__W_ERROR) && c->iq_id[0] &&
           xep0077__is(id, c->iq_id) && xep0077__reply_from_ok(c, from)) {
         c->in_stanza = XEP0077__IN_REPLY;
@@ -2726,7 +2764,7 @@ static void xep0077__event(xep0077 *c, int ev)
   case XEP0077__IN_REPLY:
     if (c->reply_err) { /* type='error': <error type code> and its condition */
       if (ev == XEP0077_XML_START && d == 2 && nm == XEP0077__W_ERROR) {
-        const char *t = xep0077__attr(p, XEP0077__T1), *code = xep0077__attr(p, XEP0077__T4);
+        const char *t = xep0077__attr(p, XEP0077__L(type)), *code = xep0077__attr(p, XEP0077__L(code));
         if (t) xep0077__copy(c->error.type, sizeof c->error.type, t);
         c->error.code = xep0077__digits(code, 0, 10000);
       }
@@ -2752,9 +2790,9 @@ static void xep0077__event(xep0077 *c, int ev)
        dropped whole if the buffer is full. */
     if (ev == XEP0077_XML_STANZA_END) {
       xep0077__out_begin(c);
-      xep0077__put_attr(c, XEP0077__T14, c->peer_id);
-      if (c->peer_from[0]) xep0077__put_attr(c, XEP0077__T15, c->peer_from);
-      xep0077__puts(c, XEP0077__T16);
+      xep0077__put_attr(c, XEP0077__L(iq_error), c->peer_id);
+      if (c->peer_from[0]) xep0077__put_attr(c, XEP0077__L(and_to), c->peer_from);
+      xep0077__puts(c, XEP0077__L(unavailable));
       xep0077__out_end(c);
       c->peer_id[0] = 0;
     }
@@ -2772,7 +2810,7 @@ XEP0077DEF int xep0077_close_start(xep0077 *c, unsigned long timeout_ms)
   if (c->phase == XEP0077__P_CLOSED) return 0; /* already: nothing to say */
   if ((rc = xep0077__op(c, XEP0077__OP_CLOSE, timeout_ms ? timeout_ms : 2000)) != 0) return rc;
   xep0077__out_begin(c);
-  xep0077__puts(c, XEP0077__T17);
+  xep0077__puts(c, XEP0077__L(close));
   c->phase = XEP0077__P_CLOSING;
   if (xep0077__out_end(c)) { /* no room to say goodbye: just hang up */
     xep0077__fail(c, 0);
@@ -2791,7 +2829,7 @@ static int xep0077__secret_reply(const xep0077 *c)
 }
 
 /* The parser's memory past what it still needs: text it already handed out. */
-__attribute__((noinline)) static void xep0077__xml_scrub(xep0077_xml *p)
+XEP0077__COLD static void xep0077__xml_scrub(xep0077_xml *p)
 {
   size_t from = p->f[XEP0077__F_POP] ? p->frames[p->open - 1].start : p->mark;
   xep0077__wipe(p->buf + from, p->cap - from);
@@ -2907,7 +2945,6 @@ XEP0077DEF int xep0077_close(xep0077 *c, unsigned long timeout_ms)
 
 
 /* ---- 4. In-band registration (XEP-0077) --------------------------------- */
-#define XEP0077__NS_REGISTER "jabber:iq:register"
 
 enum { XEP0077__K_NONE, XEP0077__K_STRING, XEP0077__K_DATA }; /* open text */
 enum { XEP0077__F_NONE, XEP0077__F_IN, XEP0077__F_DONE }; /* the (first) form */
@@ -3019,7 +3056,6 @@ enum { /* the actions, grouped by where they apply */
   XEP0077__A_VALUE, XEP0077__A_OPTION, XEP0077__A_URI, /* inside a form field only */
   XEP0077__A_REQUIRED, XEP0077__A_DESC, XEP0077__A_MEDIA, XEP0077__A_OPTVALUE
 };
-#define XEP0077__NS_DATA "jabber:x:data"
 #define XEP0077__NS_OOB "jabber:x:oob"
 #define XEP0077__NS_MEDIA "urn:xmpp:media-element"
 #define XEP0077__NS_BOB "urn:xmpp:bob"
@@ -3314,8 +3350,8 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
 {
   int i, k;
   if (q->form_present) {
-    xep0077__start_ns(c, XEP0077__T6, XEP0077__T9);
-    xep0077__wattr(c, XEP0077__T1, "submit");
+    xep0077__start_ns(c, XEP0077__L(x), XEP0077__L(ns_data));
+    xep0077__wattr(c, XEP0077__L(type), "submit");
     for (i = 0; i < q->nform; i++) {
       const xep0077_form_field *f = &q->form[i];
       if (!f->var || xep0077__is(f->type, "fixed")) continue;
@@ -3329,8 +3365,8 @@ static void xep0077__put_query(xep0077 *c, const xep0077_query *q)
           v = it->text;
         }
         if (!k) {
-          xep0077__wstart(c, XEP0077__T20);
-          xep0077__wattr(c, XEP0077__T25, f->var);
+          xep0077__wstart(c, XEP0077__L(field));
+          xep0077__wattr(c, XEP0077__L(var), f->var);
         }
         xep0077__put_value(c, NULL, f, v);
       }
@@ -3364,7 +3400,7 @@ static int xep0077__reg_begin(xep0077 *c, int kind, const char *to)
     return XEP0077_ERR_INSECURE;
   if ((rc = xep0077_iq_begin(c, XEP0077__RB_GET >> kind & 1 ? "get" : "set", to)) != 0) return rc;
   c->reg_kind = kind; /* not before: a busy stream keeps the running call's */
-  xep0077__start_ns(c, XEP0077__T7, XEP0077__T10); /* iq_arm closes it */
+  xep0077__start_ns(c, XEP0077__L(query), XEP0077__L(ns_register)); /* iq_arm closes it */
   return 0;
 }
 
@@ -3376,12 +3412,12 @@ static int xep0077__reg_send(xep0077 *c, xep0077_query *q, unsigned long timeout
     xep0077__put_query(c, q);
   } else if (c->reg_kind == XEP0077__R_CHANGE) {
     /* the localpart of our JID: the username the server knows us by */
-    xep0077__wstart(c, XEP0077__T21);
+    xep0077__wstart(c, XEP0077__L(username));
     xep0077_xmlw_textn(&c->w, c->jid, strcspn(c->jid, "@/"));
     xep0077_xmlw_end(&c->w);
     xep0077__put_value(c, "password", NULL, c->new_pass);
   } else if (c->reg_kind == XEP0077__R_CANCEL) {
-    xep0077__wstart(c, XEP0077__T22);
+    xep0077__wstart(c, XEP0077__L(remove));
   }
   rc = xep0077_iq_send(c, xep0077__reg_fn, q, timeout_ms);
   if (rc != XEP0077_PENDING) {
@@ -3450,7 +3486,7 @@ static int xep0077__change_form(xep0077 *c, xep0077_query *q)
   xep0077_query_set(q, "password", c->new_pass);
   c->reg_kind = XEP0077__R_CHANGE_FORM;
   if ((rc = xep0077__iq_start(c, "set", NULL)) != 0) return rc;
-  xep0077__start_ns(c, XEP0077__T7, XEP0077__T10); /* iq_arm closes it */
+  xep0077__start_ns(c, XEP0077__L(query), XEP0077__L(ns_register)); /* iq_arm closes it */
   xep0077__put_query(c, q);
   rc = xep0077__iq_arm(c, xep0077__reg_fn, q);
   return rc ? rc : XEP0077_PENDING;
