@@ -2921,26 +2921,28 @@ XEP0077DEF int xep0077_wait(xep0077 *c)
   }
 }
 
-/* The blocking calls: the _start, then the pump until it ends. */
-XEP0077__COLD static int xep0077__block(xep0077 *c, int rc)
+/* The blocking calls: the _start, then the pump until it ends. The status
+   comes first: it is already in the first argument register when the
+   _start returns, so each blocking call only moves c. */
+XEP0077__COLD static int xep0077__block(int rc, xep0077 *c)
 {
   return rc == XEP0077_PENDING ? xep0077_wait(c) : rc;
 }
 
 XEP0077DEF int xep0077_connect(xep0077 *c, unsigned long timeout_ms)
 {
-  return xep0077__block(c, xep0077_connect_start(c, timeout_ms));
+  return xep0077__block(xep0077_connect_start(c, timeout_ms), c);
 }
 
 XEP0077DEF int xep0077_login(xep0077 *c, const char *username, const char *password,
                              unsigned long timeout_ms)
 {
-  return xep0077__block(c, xep0077_login_start(c, username, password, timeout_ms));
+  return xep0077__block(xep0077_login_start(c, username, password, timeout_ms), c);
 }
 
 XEP0077DEF int xep0077_close(xep0077 *c, unsigned long timeout_ms)
 {
-  return xep0077__block(c, xep0077_close_start(c, timeout_ms));
+  return xep0077__block(xep0077_close_start(c, timeout_ms), c);
 }
 
 
@@ -3495,30 +3497,30 @@ static int xep0077__change_form(xep0077 *c, xep0077_query *q)
 XEP0077DEF int xep0077_get_registration_fields(xep0077 *c, const char *to, xep0077_query *q,
                                                unsigned long timeout_ms)
 {
-  return xep0077__block(c, xep0077_get_registration_fields_start(c, to, q, timeout_ms));
+  return xep0077__block(xep0077_get_registration_fields_start(c, to, q, timeout_ms), c);
 }
 
 XEP0077DEF int xep0077_register(xep0077 *c, const char *to, xep0077_query *q,
                                 unsigned long timeout_ms)
 {
-  return xep0077__block(c, xep0077_register_start(c, to, q, timeout_ms));
+  return xep0077__block(xep0077_register_start(c, to, q, timeout_ms), c);
 }
 
 XEP0077DEF int xep0077_get_client_info(xep0077 *c, xep0077_query *q, unsigned long timeout_ms)
 {
-  return xep0077__block(c, xep0077_get_client_info_start(c, q, timeout_ms));
+  return xep0077__block(xep0077_get_client_info_start(c, q, timeout_ms), c);
 }
 
 XEP0077DEF int xep0077_change_pass(xep0077 *c, xep0077_query *q, const char *new_pass,
                                    const char *old_pass, unsigned long timeout_ms)
 {
-  return xep0077__block(c, xep0077_change_pass_start(c, q, new_pass, old_pass, timeout_ms));
+  return xep0077__block(xep0077_change_pass_start(c, q, new_pass, old_pass, timeout_ms), c);
 }
 
 XEP0077DEF int xep0077_cancel_registration(xep0077 *c, xep0077_query *q,
                                            unsigned long timeout_ms)
 {
-  return xep0077__block(c, xep0077_cancel_registration_start(c, q, timeout_ms));
+  return xep0077__block(xep0077_cancel_registration_start(c, q, timeout_ms), c);
 }
 
 /* ---- 5. mbedTLS glue ----------------------------------------------------- */
