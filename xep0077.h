@@ -3421,11 +3421,10 @@ static int xep0077__reg_send(xep0077 *c, xep0077_query *q, unsigned long timeout
   } else if (c->reg_kind == XEP0077__R_CANCEL) {
     xep0077__wstart(c, XEP0077__L(remove));
   }
+  /* Not PENDING: iq_arm took the id back, or the writer failed (reg_begin
+     saw no operation running, so iq_send's and op()'s checks pass). */
   rc = xep0077_iq_send(c, xep0077__reg_fn, q, timeout_ms);
-  if (rc != XEP0077_PENDING) {
-    c->next_id[0] = 0;
-    c->reg_kind = 0;
-  }
+  if (rc != XEP0077_PENDING) c->reg_kind = 0;
   return rc;
 }
 
