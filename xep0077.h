@@ -3428,8 +3428,10 @@ static int xep0077__reg_send(xep0077 *c, xep0077_query *q, unsigned long timeout
   return rc;
 }
 
-static int xep0077__reg_call(xep0077 *c, int kind, const char *to, xep0077_query *q,
-                             unsigned long timeout_ms)
+/* The public arguments first, in their order, and the kind last: a
+   _start only adds the kind (on the stack) to the registers it was given. */
+static int xep0077__reg_call(xep0077 *c, const char *to, xep0077_query *q,
+                             unsigned long timeout_ms, int kind)
 {
   int rc = xep0077__reg_begin(c, kind, to);
   return rc ? rc : xep0077__reg_send(c, q, timeout_ms);
@@ -3438,19 +3440,19 @@ static int xep0077__reg_call(xep0077 *c, int kind, const char *to, xep0077_query
 XEP0077DEF int xep0077_get_registration_fields_start(xep0077 *c, const char *to,
                                                      xep0077_query *q, unsigned long timeout_ms)
 {
-  return xep0077__reg_call(c, XEP0077__R_FIELDS, to, q, timeout_ms);
+  return xep0077__reg_call(c, to, q, timeout_ms, XEP0077__R_FIELDS);
 }
 
 XEP0077DEF int xep0077_register_start(xep0077 *c, const char *to, xep0077_query *q,
                                       unsigned long timeout_ms)
 {
-  return xep0077__reg_call(c, XEP0077__R_REGISTER, to, q, timeout_ms);
+  return xep0077__reg_call(c, to, q, timeout_ms, XEP0077__R_REGISTER);
 }
 
 XEP0077DEF int xep0077_get_client_info_start(xep0077 *c, xep0077_query *q,
                                              unsigned long timeout_ms)
 {
-  return xep0077__reg_call(c, XEP0077__R_INFO, NULL, q, timeout_ms);
+  return xep0077__reg_call(c, NULL, q, timeout_ms, XEP0077__R_INFO);
 }
 
 XEP0077DEF int xep0077_change_pass_start(xep0077 *c, xep0077_query *q, const char *new_pass,
@@ -3467,7 +3469,7 @@ XEP0077DEF int xep0077_change_pass_start(xep0077 *c, xep0077_query *q, const cha
 XEP0077DEF int xep0077_cancel_registration_start(xep0077 *c, xep0077_query *q,
                                                  unsigned long timeout_ms)
 {
-  return xep0077__reg_call(c, XEP0077__R_CANCEL, NULL, q, timeout_ms);
+  return xep0077__reg_call(c, NULL, q, timeout_ms, XEP0077__R_CANCEL);
 }
 
 /* XEP-0077 3.3: the server wants the old password too, in its form. Submit
