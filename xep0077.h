@@ -3126,7 +3126,7 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
   xep0077_item *it;
 
   if (!q) return 0;
-  if (ev >= XEP0077_XML_TEXT && ev <= XEP0077_XML_STANZA_END) {
+  if (ev != XEP0077_XML_START) { /* TEXT, END or STANZA_END: a reply has no other */
     int end = ev != XEP0077_XML_TEXT;
     if (q->open == d) { /* the text being read: a piece of it, or its end */
       if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, p->text, end ? 0 : p->text_len, end);
@@ -3150,7 +3150,6 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
       return XEP0077_ERR_REDIRECT;
     return 0;
   }
-  if (ev != XEP0077_XML_START) return 0;
   if (d == 1) { /* the reply replaces whatever the query held: the entries
                    added below start zeroed */
     xep0077_query_clear(q);
