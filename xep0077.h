@@ -3126,18 +3126,19 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
   xep0077_item *it;
 
   if (!q) return 0;
-  if (ev != XEP0077_XML_START) { /* TEXT, END or STANZA_END: a reply has no other */
-    int end = ev != XEP0077_XML_TEXT;
-    if (q->open == d) { /* the text being read: a piece of it, or its end */
-      if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, p->text, end ? 0 : p->text_len, end);
-      else if (!end) xep0077__q_text(q, p->text, p->text_len);
+  if (ev == XEP0077_XML_TEXT) { /* a piece of the text being read */
+    if (q->open != d) return 0;
+    if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, p->text, p->text_len, 0);
+    else xep0077__q_text(q, p->text, p->text_len);
+    return 0;
+  }
+  if (ev != XEP0077_XML_START) { /* END or STANZA_END: a reply has no other */
+    if (q->open == d) { /* the text being read is closed */
+      if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, NULL, 0, 1);
       else q->pool_len++; /* keep the NUL */
-      if (end) { /* closed */
-        q->text_kind = XEP0077__K_NONE;
-        q->open = 0;
-      }
+      q->text_kind = XEP0077__K_NONE;
+      q->open = 0;
     }
-    if (!end) return 0;
     if (q->form_state == XEP0077__F_IN) { /* the form is at depth 3, its fields at 4 */
       if (d == 4) q->cur_field = q->last_option = -1;
       if (d == 3) q->form_state = XEP0077__F_DONE; /* first form only */
