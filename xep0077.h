@@ -3316,8 +3316,9 @@ XEP0077DEF int xep0077_get_used_fields(const xep0077_query *q, const char **name
 {
   int i, k, n = 0;
   for (i = 0; i < q->nfields + q->nform && n < max; i++) {
-    const char *s = i < q->nfields ? q->field[i].name : q->form[i - q->nfields].var;
-    if (!s || (i >= q->nfields && !strcmp(s, "FORM_TYPE"))) continue;
+    int f = i - q->nfields; /* >= 0: a form field */
+    const char *s = f < 0 ? q->field[i].name : q->form[f].var;
+    if (!s || (f >= 0 && !strcmp(s, "FORM_TYPE"))) continue;
     /* each once: prosody sends each field twice, as a legacy element and
        in the form */
     for (k = 0; k < n && strcmp(names[k], s); k++) continue;
