@@ -2793,8 +2793,7 @@ static void xep0077__event(xep0077 *c, int ev)
       xep0077__put_attr(c, XEP0077__L(iq_error), c->peer_id);
       if (c->peer_from[0]) xep0077__put_attr(c, XEP0077__L(and_to), c->peer_from);
       xep0077__puts(c, XEP0077__L(unavailable));
-      xep0077__out_end(c);
-      c->peer_id[0] = 0;
+      xep0077__out_end(c); /* peer_id is read nowhere else: no need to clear it */
     }
     return;
   default:
