@@ -2842,7 +2842,7 @@ static void xep0077__tls_step(xep0077 *c)
     c->secure = c->cfg.tls->verified(c->cfg.tls->ctx) == 1;
     xep0077__log(c, XEP0077_LOG_INFO, c->secure ? "TLS verified" : "TLS NOT verified",
                  c->secure ? 12 : 16);
-    c->features = 0;
+    /* c->features needs no reset: the next <stream:features/> does it */
     xep0077__header(c);
   } else if (rc != XEP0077_WANT_READ && rc != XEP0077_WANT_WRITE) {
     xep0077__fail(c, rc == XEP0077_ERR_TLS_VERIFY ? rc : XEP0077_ERR_TLS);
