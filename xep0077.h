@@ -2604,8 +2604,7 @@ XEP0077__COLD static void xep0077__start_ns(xep0077 *c, int name, int ns)
 static void xep0077__bind(xep0077 *c)
 {
   int rc;
-  c->phase = XEP0077__P_BIND;
-  c->jid[0] = 0;
+  c->phase = XEP0077__P_BIND; /* jid is "": features_done binds only then */
   if ((rc = xep0077__iq_start(c, "set", NULL)) == 0) {
     xep0077__start_ns(c, XEP0077__L(bind), XEP0077__L(ns_bind));
     if (c->cfg.resource && *c->cfg.resource) {
