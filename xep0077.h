@@ -2811,9 +2811,10 @@ XEP0077DEF int xep0077_close_start(xep0077 *c, unsigned long timeout_ms)
   xep0077__puts(c, XEP0077__L(close));
   c->phase = XEP0077__P_CLOSING;
   if (xep0077__out_end(c)) { /* no room to say goodbye: just hang up */
+    /* fail() ends the close with status 0 and leaves late as it was: 0, since
+       only fail() sets it and a closed stream returned above */
     xep0077__fail(c, 0);
-    c->late = 0;
-    c->op = XEP0077__OP_NONE; /* fail() ended it with status 0 */
+    c->op = XEP0077__OP_NONE;
     return 0;
   }
   return XEP0077_PENDING;
