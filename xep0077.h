@@ -2160,7 +2160,7 @@ static void xep0077__fail(xep0077 *c, int status)
     return;
   }
   if (ended && c->account_gone) return; /* once deleted, the close is no news */
-  if (c->op != XEP0077__OP_NONE && c->status == XEP0077_PENDING) xep0077__finish(c, status);
+  if (c->status == XEP0077_PENDING) xep0077__finish(c, status); /* an op runs */
   else if (!c->late) c->late = status; /* reported by the next poll */
 }
 
@@ -2192,10 +2192,13 @@ XEP0077DEF int xep0077_init(xep0077 *c, const xep0077_config *cfg)
   return 0;
 }
 
-/* Begin an operation: one at a time, each with its deadline. */
+/* Begin an operation: one at a time, each with its deadline. Only here does
+   status become PENDING, and op goes back to NONE only with a status that
+   is not (login_start's refusal, close_start's hang-up, poll's end): so a
+   PENDING status always has an op, and the tests below need no op test. */
 static int xep0077__op(xep0077 *c, int op, unsigned long timeout_ms)
 {
-  if (c->op != XEP0077__OP_NONE || c->status == XEP0077_PENDING) return XEP0077_ERR_STATE;
+  if (c->op != XEP0077__OP_NONE) return XEP0077_ERR_STATE;
   c->op = op;
   c->status = XEP0077_PENDING;
   c->deadline = c->cfg.now_ms(c->cfg.user) + (timeout_ms ? timeout_ms : c->cfg.timeout_ms);
@@ -2885,8 +2888,8 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
   }
   if (c->phase < XEP0077__P_TLS && (rc = xep0077__flush(c)) != 0)
     xep0077__fail(c, rc);
-  if (c->status == XEP0077_PENDING &&
-      (long)(c->cfg.now_ms(c->cfg.user) - c->deadline) >= 0 && c->op != XEP0077__OP_NONE) {
+  if (c->status == XEP0077_PENDING && /* an op runs (see xep0077__op) */
+      (long)(c->cfg.now_ms(c->cfg.user) - c->deadline) >= 0) {
     xep0077__fail(c, c->op == XEP0077__OP_CLOSE ? 0 : XEP0077_ERR_TIMEOUT);
   }
   if (c->phase == XEP0077__P_CLOSED) xep0077__tls_close(c);
