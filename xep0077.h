@@ -2467,7 +2467,7 @@ static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
   /* A fresh id per request: a sequence number mixed so ids don't repeat
      across connections made in the same millisecond. */
   v = ++c->iq_seq * 2654435761ul + c->cfg.now_ms(c->cfg.user);
-  for (i = 0; i < 8; i++, v >>= 4) id[i] = (char)('A' + (i & 1) * ('a' - 'A') + (v & 15));
+  for (i = 0; i < 8; i++, v >>= 4) id[i] = (char)('A' + (v & 15) + (unsigned)(i & 1) * ('a' - 'A'));
   id[8] = 0;
   xep0077__out_begin(c);
   xep0077__wstart(c, XEP0077__L(iq));
