@@ -2228,7 +2228,9 @@ XEP0077DEF int xep0077_connect_start(xep0077 *c, unsigned long timeout_ms)
 {
   int rc;
   if (c->phase != XEP0077__P_IDLE) return XEP0077_ERR_STATE;
-  if ((rc = xep0077__op(c, XEP0077__OP_CONNECT, timeout_ms)) != 0) return rc;
+  /* Cannot fail: no operation starts while the stream is idle but this one,
+     which leaves it (header() or start_tls()) or closes it (fail()). */
+  xep0077__op(c, XEP0077__OP_CONNECT, timeout_ms);
   if (c->cfg.direct_tls) {
     if ((rc = xep0077__start_tls(c)) != 0) xep0077__fail(c, rc);
   } else {
@@ -2512,7 +2514,7 @@ XEP0077DEF int xep0077_iq_send(xep0077 *c, xep0077_iq_fn fn, void *user,
   int rc;
   if (c->op != XEP0077__OP_NONE) return XEP0077_ERR_STATE;
   if ((rc = xep0077__iq_arm(c, fn, user)) != 0) return rc;
-  if ((rc = xep0077__op(c, XEP0077__OP_IQ, timeout_ms)) != 0) return rc;
+  xep0077__op(c, XEP0077__OP_IQ, timeout_ms); /* cannot fail: no op runs (above) */
   return XEP0077_PENDING;
 }
 
