@@ -2572,9 +2572,9 @@ static int xep0077__change_form(xep0077 *c, xep0077_query *q);
 XEP0077__COLD static void xep0077__reply_done(xep0077 *c, int rc)
 {
   if (c->phase == XEP0077__P_BIND) {
-    if (rc) { /* an unbound stream is good for nothing */
+    if (rc) { /* an unbound stream is good for nothing; the login runs
+                 (PENDING), so fail() ends it and leaves late alone */
       xep0077__fail(c, rc == XEP0077_ERR_IQ ? XEP0077_ERR_BIND : rc);
-      c->late = 0;
     } else {
       c->phase = XEP0077__P_READY;
       xep0077__finish(c, 0);
