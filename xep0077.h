@@ -1902,17 +1902,26 @@ static size_t xep0077__b64_enc(const unsigned char *in, size_t n, char *out)
   return o;
 }
 
-/* Strict base64 (white space skipped); returns the length or -1. */
-static long xep0077__b64_dec(const char *in, size_t n, unsigned char *out, size_t cap)
+/* Strict base64 (white space skipped); returns the length or -1. With q,
+   the one decoder serves the XEP-0231 data too: bits carried over in q
+   between calls, and whatever is not of the alphabet (padding, white space,
+   junk) skipped instead of refused. */
+static long xep0077__b64_dec(const char *in, size_t n, unsigned char *out, size_t cap,
+                             xep0077_query *q)
 {
-  unsigned long v = 0;
-  size_t i, o = 0, bits = 0, pad = 0;
+  unsigned long v = q ? q->b64acc : 0;
+  int bits = q ? q->b64bits : 0;
+  size_t i, o = 0, pad = 0;
   for (i = 0; i < n; i++) {
     const char *p;
     char ch = in[i];
-    if (XEP0077__IS(ch, C_WS)) continue;
-    if (ch == '=') { pad++; continue; }
-    if (pad || !ch || !(p = strchr(xep0077__b64, ch))) return -1;
+    if (!(p = (const char *)memchr(xep0077__b64, ch, 64))) { /* not NUL either */
+      if (q || XEP0077__IS(ch, C_WS)) continue;
+      if (ch != '=') return -1;
+      pad++;
+      continue;
+    }
+    if (pad) return -1;
     v = (v << 6) | (unsigned long)(p - xep0077__b64);
     bits += 6;
     if (bits >= 8) {
@@ -1921,7 +1930,12 @@ static long xep0077__b64_dec(const char *in, size_t n, unsigned char *out, size_
       out[o++] = (unsigned char)(v >> bits);
     }
   }
-  if (pad > 2 || (bits + pad * 6) % 8 || (v & ((1ul << bits) - 1))) return -1;
+  if (q) {
+    q->b64acc = v;
+    q->b64bits = bits;
+  } else if (pad > 2 || ((size_t)bits + pad * 6) % 8 || (v & ((1ul << bits) - 1))) {
+    return -1;
+  }
   return (long)o;
 }
 
@@ -2296,7 +2310,7 @@ static int xep0077__sasl_challenge(xep0077 *c)
   int rc = XEP0077_ERR_PROTOCOL;
 
   if (!alg || c->scram_step != 1) return rc; /* one challenge */
-  sl = xep0077__b64_dec(c->acc, c->acc_len, sf, sizeof sf - 1);
+  sl = xep0077__b64_dec(c->acc, c->acc_len, sf, sizeof sf - 1, NULL);
   if (sl < 0) return rc;
   sf[sl] = 0;
   if (strlen(s) != (size_t)sl) return rc;
@@ -2308,7 +2322,7 @@ static int xep0077__sasl_challenge(xep0077 *c)
     len[i] = (size_t)(s - f[i]);
     if (i < 2 && !*s++) return rc;
   }
-  slen = xep0077__b64_dec(f[1], len[1], salt, sizeof salt);
+  slen = xep0077__b64_dec(f[1], len[1], salt, sizeof salt, NULL);
   if (slen <= 0) return rc;
   for (it = f[2]; *it >= '0' && *it <= '9'; it++) {
     iter = iter * 10 + (unsigned long)(*it - '0');
@@ -2369,9 +2383,9 @@ static int xep0077__sasl_success(xep0077 *c)
   if (!c->sasl_alg) return 0;
   /* Without our client-final, salted[] holds no signature to compare. */
   if (c->scram_step != 2) return XEP0077_ERR_SASL_SIGNATURE;
-  n = xep0077__b64_dec(c->acc, c->acc_len, v, sizeof v - 1);
+  n = xep0077__b64_dec(c->acc, c->acc_len, v, sizeof v - 1, NULL);
   if (n < 3 || v[0] != 'v' || v[1] != '=') return XEP0077_ERR_SASL_SIGNATURE;
-  m = xep0077__b64_dec((const char *)v + 2, (size_t)n - 2, sig, sizeof sig);
+  m = xep0077__b64_dec((const char *)v + 2, (size_t)n - 2, sig, sizeof sig, NULL);
   if (m != (long)hl) return XEP0077_ERR_SASL_SIGNATURE;
   for (i = 0; i < hl; i++) diff |= (unsigned)(sig[i] ^ c->salted[i]);
   return diff ? XEP0077_ERR_SASL_SIGNATURE : 0;
@@ -2965,24 +2979,18 @@ XEP0077__COLD static const char *xep0077__q_str(xep0077_query *q, const char *s)
 XEP0077__COLD static void xep0077__q_data(xep0077_query *q, const char *t, size_t n, int last)
 {
   unsigned char out[96];
-  unsigned long acc = q->b64acc;
-  int bits = q->b64bits;
   size_t o = 0, i;
   for (i = 0; i <= n && q->on_data && !q->data_skip; i++) {
     int fin = i == n;
-    const char *p = !fin && t[i] ? strchr(xep0077__b64, t[i]) : NULL;
-    if (p) { /* else padding and white space */
-      acc = acc << 6 | (unsigned long)(p - xep0077__b64);
-      if ((bits += 6) >= 8) out[o++] = (unsigned char)(acc >> (bits -= 8));
-    }
+    /* one character at a time: at most one byte each, and out[] is handed
+       on the moment it is full */
+    if (!fin) o += (size_t)xep0077__b64_dec(t + i, 1, out + o, 1, q);
     if (o == sizeof out || (fin && (o || last))) {
       if (q->on_data(q->data_user, q->data_cid, q->data_type, out, o, fin && last) < 0)
         q->data_skip = 1;
       o = 0;
     }
   }
-  q->b64acc = acc;
-  q->b64bits = bits;
 }
 
 /* A new item of the current form field; counted in *count. Like every
