@@ -2283,15 +2283,6 @@ static int xep0077__sasl_auth(xep0077 *c)
   return rc;
 }
 
-/* HMAC with the SCRAM hash and a key of its length; nonzero on failure. */
-static int xep0077__hmac(xep0077 *c, const unsigned char *key, const void *in, size_t len,
-                         unsigned char *out)
-{
-  const xep0077_crypto *k = c->cfg.crypto;
-  return k->hmac(k->ctx, c->sasl_alg, key, xep0077__hlen(c->sasl_alg),
-                 (const unsigned char *)in, len, out) < 0;
-}
-
 /* server-first in acc[]: check it, derive the keys, send client-final.
    Keeps the expected ServerSignature in salted[]. */
 static int xep0077__sasl_challenge(xep0077 *c)
@@ -2301,7 +2292,7 @@ static int xep0077__sasl_challenge(xep0077 *c)
   size_t hl = xep0077__hlen(alg), n, i, len[3];
   unsigned char sf[400], salt[96];
   struct { /* everything derived from the password: wiped at the end */
-    unsigned char ck[32], sk[32], sig[32], srv[32];
+    unsigned char key[4][32]; /* ClientKey, ClientSignature, ServerKey, ServerSignature */
     char fin[320], b64[600];
   } t;
   const char *f[3], *s = (const char *)sf, *it;
@@ -2353,17 +2344,24 @@ static int xep0077__sasl_challenge(xep0077 *c)
      ServerSignature, what the server must prove later. */
   rc = XEP0077_ERR_CRYPTO;
   if (k->pbkdf2(k->ctx, alg, (const unsigned char *)c->password, strlen(c->password),
-                salt, (size_t)slen, iter, c->salted, hl) < 0 ||
-      xep0077__hmac(c, c->salted, "Client Key", 10, t.ck) ||
-      k->hash(k->ctx, alg, t.ck, hl, t.sk) < 0 ||
-      xep0077__hmac(c, t.sk, c->scram, c->scram_len, t.sig) ||
-      xep0077__hmac(c, c->salted, "Server Key", 10, t.sk) ||
-      xep0077__hmac(c, t.sk, c->scram, c->scram_len, t.srv))
+                salt, (size_t)slen, iter, c->salted, hl) < 0)
     goto done;
-  for (i = 0; i < hl; i++) t.ck[i] ^= t.sig[i]; /* the proof */
+  /* One HMAC call for the four: key[i] = HMAC(K, M) with, by i,
+       0 ClientKey        K SaltedPassword  M "Client Key"
+       1 ClientSignature  K StoredKey       M AuthMessage
+       2 ServerKey        K SaltedPassword  M "Server Key"
+       3 ServerSignature  K ServerKey       M AuthMessage
+     key[2] holds StoredKey = H(ClientKey) until ServerKey replaces it. */
+  for (i = 0; i < 4; i++)
+    if (k->hmac(k->ctx, alg, i & 1 ? t.key[2] : c->salted, hl,
+                (const unsigned char *)(i & 1 ? c->scram : &"Client KeyServer Key"[i * 5]),
+                i & 1 ? c->scram_len : 10, t.key[i]) < 0 ||
+        (!i && k->hash(k->ctx, alg, t.key[0], hl, t.key[2]) < 0))
+      goto done;
+  for (i = 0; i < hl; i++) t.key[0][i] ^= t.key[1][i]; /* the proof */
   n += xep0077__cat(t.fin + n, ",p=");
-  n += xep0077__b64_enc(t.ck, hl, t.fin + n);
-  memcpy(c->salted, t.srv, hl);
+  n += xep0077__b64_enc(t.key[0], hl, t.fin + n);
+  memcpy(c->salted, t.key[3], hl);
   xep0077__b64_enc((const unsigned char *)t.fin, n, t.b64);
   rc = xep0077__sasl_send(c, "<response xmlns='" XEP0077__NS_SASL "'>", t.b64, "</response>");
   if (!rc) c->scram_step = 2; /* salted[] now holds the ServerSignature */
