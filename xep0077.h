@@ -2330,16 +2330,14 @@ static int xep0077__sasl_challenge(xep0077 *c)
      client-first-bare "," server-first "," client-final-without-proof */
   if (len[0] > 200 || c->scram_len + 1 + (size_t)sl + 1 + 9 + len[0] >= sizeof c->scram)
     return rc;
-  n = xep0077__cat(t.fin, "c=biws,r="); /* biws: base64 of the GS2 header "n,," */
-  memcpy(t.fin + n, f[0], len[0]);
-  n += len[0];
   i = c->scram_len;
   c->scram[i++] = ',';
-  memcpy(c->scram + i, sf, (size_t)sl);
-  i += (size_t)sl;
-  c->scram[i++] = ',';
-  memcpy(c->scram + i, t.fin, n);
-  c->scram_len = i + n;
+  i += xep0077__cat(c->scram + i, (const char *)sf); /* server-first: no NUL in it (checked) */
+  i += xep0077__cat(c->scram + i, ",c=biws,r="); /* biws: base64 of the GS2 header "n,," */
+  memcpy(c->scram + i, f[0], len[0]);
+  c->scram_len = i + len[0];
+  n = 9 + len[0]; /* client-final-without-proof, the AuthMessage's tail, into fin */
+  memcpy(t.fin, c->scram + c->scram_len - n, n);
   /* SaltedPassword, ClientKey, StoredKey, ClientSignature; ServerKey and
      ServerSignature, what the server must prove later. */
   rc = XEP0077_ERR_CRYPTO;
@@ -2364,10 +2362,10 @@ static int xep0077__sasl_challenge(xep0077 *c)
   memcpy(c->salted, t.key[3], hl);
   xep0077__b64_enc((const unsigned char *)t.fin, n, t.b64);
   rc = xep0077__sasl_send(c, "<response xmlns='" XEP0077__NS_SASL "'>", t.b64, "</response>");
-  if (!rc) c->scram_step = 2; /* salted[] now holds the ServerSignature */
 done:
   xep0077__wipe(&t, sizeof t);
   if (rc) xep0077__wipe(c->salted, sizeof c->salted);
+  else c->scram_step = 2; /* salted[] now holds the ServerSignature */
   return rc;
 }
 
