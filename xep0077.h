@@ -2410,8 +2410,9 @@ XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
   c->password = password;
   if (c->cfg.crypto && (f & XEP0077__FT_SHA256)) c->sasl_alg = 256;
   else if (c->cfg.crypto && (f & XEP0077__FT_SHA1)) c->sasl_alg = 1;
-  else if ((f & XEP0077__FT_PLAIN) && c->tls_active &&
-           (c->secure || c->cfg.insecure_unverified_tls)) c->sasl_alg = 0;
+  /* PLAIN only inside TLS: verified, or unverified by the host's choice
+     (the check above returned otherwise) */
+  else if ((f & XEP0077__FT_PLAIN) && c->tls_active) c->sasl_alg = 0;
   else rc = XEP0077_ERR_SASL_MECH;
   if (rc || (rc = xep0077__sasl_auth(c)) != 0) {
     xep0077__sasl_wipe(c);
