@@ -2268,8 +2268,7 @@ static int xep0077__sasl_auth(xep0077 *c)
     n = ul + pl + 2;
     if (n > sizeof c->scram) return XEP0077_ERR_ARG; /* then its base64 fits b64[] */
     raw[0] = 0;
-    memcpy(raw + 1, c->username, ul);
-    raw[ul + 1] = 0;
+    memcpy(raw + 1, c->username, ul + 1); /* with its NUL */
     memcpy(raw + ul + 2, c->password, pl);
     xep0077__b64_enc(raw, n, b64);
     xep0077__wipe(raw, n);
@@ -2315,11 +2314,13 @@ static int xep0077__sasl_challenge(xep0077 *c)
   }
   slen = xep0077__b64_dec(f[1], len[1], salt, sizeof salt, NULL);
   if (slen <= 0) return rc;
-  for (it = f[2]; *it >= '0' && *it <= '9'; it++) {
-    iter = iter * 10 + (unsigned long)(*it - '0');
+  if (!len[2]) return rc;
+  for (i = 0; i < len[2]; i++) { /* digits only; too many is the count's fault */
+    unsigned long d = (unsigned long)(f[2][i] - '0');
+    if (d > 9) return rc;
+    iter = iter * 10 + d;
     if (iter > 0xFFFFFFFul) return XEP0077_ERR_SASL_ITERATIONS;
   }
-  if (!len[2] || it != f[2] + len[2]) return rc;
   if (iter < 4096 || iter > c->cfg.scram_max_iterations) return XEP0077_ERR_SASL_ITERATIONS;
   /* The server's nonce must extend ours (the tail of client-first-bare). */
   if (!(it = strstr(c->scram, ",r="))) return rc;
