@@ -2233,20 +2233,28 @@ __attribute__((noinline)) static int xep0077__sasl_send(xep0077 *c, const char *
   return xep0077__out_end(c);
 }
 
-/* <auth> with the client-first message. scram[] keeps client-first-bare,
-   the start of the AuthMessage; the nonce is its tail. */
+/* The mechanism, then <auth> with the client-first message. scram[] keeps
+   client-first-bare, the start of the AuthMessage; the nonce is its tail. */
 static int xep0077__sasl_auth(xep0077 *c)
 {
   const xep0077_crypto *k = c->cfg.crypto;
   const char *u = c->username;
   char b64[sizeof c->scram * 4 / 3 + 4];
   size_t n = 0, ul = strlen(u), pl = strlen(c->password);
-  int rc;
+  int rc, f = c->features;
   static const char *const auth[] = { /* by sasl_alg: 0, 1, 256 (as 2) */
     "<auth xmlns='" XEP0077__NS_SASL "' mechanism='PLAIN'>",
     "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-1'>",
     "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-256'>"
   };
+
+  /* the mechanism: the best both sides have */
+  if (k && (f & XEP0077__FT_SHA256)) c->sasl_alg = 256;
+  else if (k && (f & XEP0077__FT_SHA1)) c->sasl_alg = 1;
+  /* PLAIN only inside TLS: verified, or unverified by the host's choice
+     (login_start returned otherwise) */
+  else if ((f & XEP0077__FT_PLAIN) && c->tls_active) c->sasl_alg = 0;
+  else return XEP0077_ERR_SASL_MECH;
 
   if (c->sasl_alg) {
     unsigned char rnd[18];
@@ -2399,7 +2407,7 @@ XEP0077__COLD static void xep0077__sasl_wipe(xep0077 *c)
 XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
                                    const char *password, unsigned long timeout_ms)
 {
-  int rc, f = c->features;
+  int rc;
   if (!xep0077__text_ok(username, 1) || !xep0077__text_ok(password, 0))
     return XEP0077_ERR_ARG;
   if (c->late) return xep0077__take_late(c);
@@ -2409,13 +2417,7 @@ XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
   if ((rc = xep0077__op(c, XEP0077__OP_LOGIN, timeout_ms)) != 0) return rc;
   c->username = username;
   c->password = password;
-  if (c->cfg.crypto && (f & XEP0077__FT_SHA256)) c->sasl_alg = 256;
-  else if (c->cfg.crypto && (f & XEP0077__FT_SHA1)) c->sasl_alg = 1;
-  /* PLAIN only inside TLS: verified, or unverified by the host's choice
-     (the check above returned otherwise) */
-  else if ((f & XEP0077__FT_PLAIN) && c->tls_active) c->sasl_alg = 0;
-  else rc = XEP0077_ERR_SASL_MECH;
-  if (rc || (rc = xep0077__sasl_auth(c)) != 0) {
+  if ((rc = xep0077__sasl_auth(c)) != 0) {
     xep0077__sasl_wipe(c);
     c->op = XEP0077__OP_NONE;
     c->status = 0;
