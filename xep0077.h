@@ -1923,11 +1923,9 @@ static long xep0077__b64_dec(const char *in, size_t n, unsigned char *out, size_
     }
     if (pad) return -1;
     v = (v << 6) | (unsigned long)(p - xep0077__b64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
+    if ((bits += 6) >= 8) {
       if (o >= cap) return -1;
-      out[o++] = (unsigned char)(v >> bits);
+      out[o++] = (unsigned char)(v >> (bits -= 8));
     }
   }
   if (q) {
@@ -2262,8 +2260,8 @@ static int xep0077__sasl_auth(xep0077 *c)
     if (ul * 3 + 48 > sizeof c->scram) return XEP0077_ERR_ARG;
     if (k->random(k->ctx, rnd, sizeof rnd) < 0) return XEP0077_ERR_CRYPTO;
     n = xep0077__cat(o, "n,,n="); /* the GS2 header, kept in front for base64 */
-    for (; *u; u++) { /* saslname: ',' and '=' escaped */
-      if (*u == ',' || *u == '=') n += xep0077__cat(o + n, *u == ',' ? "=2C" : "=3D");
+    for (; *u; u++) { /* saslname: ',' and '=' escaped, as =2C and =3D */
+      if (*u == ',' || *u == '=') n += xep0077__cat(o + n, &"=2C\0=3D"[*u == ',' ? 0 : 4]);
       else o[n++] = *u;
     }
     n += xep0077__cat(o + n, ",r=");
@@ -2322,13 +2320,13 @@ static int xep0077__sasl_challenge(xep0077 *c)
   }
   slen = xep0077__b64_dec(f[1], len[1], salt, sizeof salt, NULL);
   if (slen <= 0) return rc;
-  if (!len[2]) return rc;
-  for (i = 0; i < len[2]; i++) { /* digits only; too many is the count's fault */
+  i = 0;
+  do { /* digits only, at least one (if none, the ',' or NUL fails) */
     unsigned long d = (unsigned long)(f[2][i] - '0');
     if (d > 9) return rc;
     iter = iter * 10 + d;
-    if (iter > 0xFFFFFFFul) return XEP0077_ERR_SASL_ITERATIONS;
-  }
+    if (iter > 0xFFFFFFFul) return XEP0077_ERR_SASL_ITERATIONS; /* too many */
+  } while (++i < len[2]);
   if (iter < 4096 || iter > c->cfg.scram_max_iterations) return XEP0077_ERR_SASL_ITERATIONS;
   /* The server's nonce must extend ours (the tail of client-first-bare). */
   if (!(it = strstr(c->scram, ",r="))) return rc;
