@@ -2390,7 +2390,7 @@ static int xep0077__sasl_success(xep0077 *c)
   if (n < 3 || v[0] != 'v' || v[1] != '=') return XEP0077_ERR_SASL_SIGNATURE;
   m = xep0077__b64_dec((const char *)v + 2, (size_t)n - 2, sig, sizeof sig, NULL);
   if (m != (long)hl) return XEP0077_ERR_SASL_SIGNATURE;
-  for (i = 0; i < hl; i++) diff |= (unsigned)(sig[i] ^ c->salted[i]);
+  for (i = hl; i--;) diff |= (unsigned)(sig[i] ^ c->salted[i]);
   return diff ? XEP0077_ERR_SASL_SIGNATURE : 0;
 }
 
@@ -2982,7 +2982,7 @@ XEP0077__COLD static void xep0077__q_data(xep0077_query *q, const char *t, size_
     int fin = i == n;
     /* one character at a time: at most one byte each, and out[] is handed
        on the moment it is full */
-    if (!fin) o += (size_t)xep0077__b64_dec(t + i, 1, out + o, 1, q);
+    if (!fin && xep0077__b64_dec(t + i, 1, out + o, 1, q)) o++; /* a byte came */
     if (o == sizeof out || (fin && (o || last))) {
       if (q->on_data(q->data_user, q->data_cid, q->data_type, out, o, fin && last) < 0)
         q->data_skip = 1;
