@@ -2257,7 +2257,8 @@ static int xep0077__sasl_auth(xep0077 *c)
   if (c->sasl_alg) {
     unsigned char rnd[18];
     char *o = c->scram;
-    if (ul * 3 + 48 > sizeof c->scram) return XEP0077_ERR_ARG;
+    /* ul * 3 + 48 > sizeof c->scram, divided: nothing to wrap */
+    if (ul > (sizeof c->scram - 48) / 3) return XEP0077_ERR_ARG;
     if (k->random(k->ctx, rnd, sizeof rnd) < 0) return XEP0077_ERR_CRYPTO;
     n = xep0077__cat(o, "n,,n="); /* the GS2 header, kept in front for base64 */
     for (; *u; u++) { /* saslname: ',' and '=' escaped, as =2C and =3D */
