@@ -2334,8 +2334,8 @@ static int xep0077__sasl_challenge(xep0077 *c)
   it += 3;
   i = c->scram_len - (size_t)(it - c->scram);
   if (len[0] <= i || strncmp(f[0], it, i)) return rc;
-  /* client-final-without-proof, then the AuthMessage:
-     client-first-bare "," server-first "," client-final-without-proof */
+  /* The AuthMessage, client-first-bare "," server-first ","
+     client-final-without-proof, appended to scram[]; fin copies its tail. */
   if (len[0] > 200 || c->scram_len + 1 + (size_t)sl + 1 + 9 + len[0] >= sizeof c->scram)
     return rc;
   i = c->scram_len;
