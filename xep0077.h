@@ -1903,26 +1903,38 @@ static size_t xep0077__b64_enc(const unsigned char *in, size_t n, char *out)
   return o;
 }
 
-/* Strict base64 (white space skipped); returns the length or -1. */
-static long xep0077__b64_dec(const char *in, size_t n, unsigned char *out, size_t cap)
+/* Strict base64 (white space skipped); returns the length or -1. With q,
+   the one decoder serves the XEP-0231 data too: bits carried over in q
+   between calls, and whatever is not of the alphabet (padding, white space,
+   junk) skipped instead of refused. */
+static long xep0077__b64_dec(const char *in, size_t n, unsigned char *out, size_t cap,
+                             xep0077_query *q)
 {
-  unsigned long v = 0;
-  size_t i, o = 0, bits = 0, pad = 0;
+  unsigned long v = q ? q->b64acc : 0;
+  int bits = q ? q->b64bits : 0;
+  size_t i, o = 0, pad = 0;
   for (i = 0; i < n; i++) {
     const char *p;
     char ch = in[i];
-    if (XEP0077__IS(ch, C_WS)) continue;
-    if (ch == '=') { pad++; continue; }
-    if (pad || !ch || !(p = strchr(xep0077__b64, ch))) return -1;
+    if (!(p = (const char *)memchr(xep0077__b64, ch, 64))) { /* not NUL either */
+      if (q || XEP0077__IS(ch, C_WS)) continue;
+      if (ch != '=') return -1;
+      pad++;
+      continue;
+    }
+    if (pad) return -1;
     v = (v << 6) | (unsigned long)(p - xep0077__b64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
+    if ((bits += 6) >= 8) {
       if (o >= cap) return -1;
-      out[o++] = (unsigned char)(v >> bits);
+      out[o++] = (unsigned char)(v >> (bits -= 8));
     }
   }
-  if (pad > 2 || (bits + pad * 6) % 8 || (v & ((1ul << bits) - 1))) return -1;
+  if (q) {
+    q->b64acc = v;
+    q->b64bits = bits;
+  } else if (pad > 2 || ((size_t)bits + pad * 6) % 8 || (v & ((1ul << bits) - 1))) {
+    return -1;
+  }
   return (long)o;
 }
 
@@ -2262,29 +2274,38 @@ XEP0077__COLD static int xep0077__sasl_send(xep0077 *c, const char *head, const 
   return xep0077__out_end(c);
 }
 
-/* <auth> with the client-first message. scram[] keeps client-first-bare,
-   the start of the AuthMessage; the nonce is its tail. */
+/* The mechanism, then <auth> with the client-first message. scram[] keeps
+   client-first-bare, the start of the AuthMessage; the nonce is its tail. */
 static int xep0077__sasl_auth(xep0077 *c)
 {
   const xep0077_crypto *k = c->cfg.crypto;
   const char *u = c->username;
   char b64[sizeof c->scram * 4 / 3 + 4];
   size_t n = 0, ul = strlen(u), pl = strlen(c->password);
-  int rc;
+  int rc, f = c->features;
   static const char *const auth[] = { /* by sasl_alg: 0, 1, 256 (as 2) */
     "<auth xmlns='" XEP0077__NS_SASL "' mechanism='PLAIN'>",
     "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-1'>",
     "<auth xmlns='" XEP0077__NS_SASL "' mechanism='SCRAM-SHA-256'>"
   };
 
+  /* the mechanism: the best both sides have */
+  if (k && (f & XEP0077__FT_SHA256)) c->sasl_alg = 256;
+  else if (k && (f & XEP0077__FT_SHA1)) c->sasl_alg = 1;
+  /* PLAIN only inside TLS: verified, or unverified by the host's choice
+     (login_start returned otherwise) */
+  else if ((f & XEP0077__FT_PLAIN) && c->tls_active) c->sasl_alg = 0;
+  else return XEP0077_ERR_SASL_MECH;
+
   if (c->sasl_alg) {
     unsigned char rnd[18];
     char *o = c->scram;
-    if (ul * 3 + 48 > sizeof c->scram) return XEP0077_ERR_ARG;
+    /* ul * 3 + 48 > sizeof c->scram, divided: nothing to wrap */
+    if (ul > (sizeof c->scram - 48) / 3) return XEP0077_ERR_ARG;
     if (k->random(k->ctx, rnd, sizeof rnd) < 0) return XEP0077_ERR_CRYPTO;
     n = xep0077__cat(o, "n,,n="); /* the GS2 header, kept in front for base64 */
-    for (; *u; u++) { /* saslname: ',' and '=' escaped */
-      if (*u == ',' || *u == '=') n += xep0077__cat(o + n, *u == ',' ? "=2C" : "=3D");
+    for (; *u; u++) { /* saslname: ',' and '=' escaped, as =2C and =3D */
+      if (*u == ',' || *u == '=') n += xep0077__cat(o + n, &"=2C\0=3D"[*u == ',' ? 0 : 4]);
       else o[n++] = *u;
     }
     n += xep0077__cat(o + n, ",r=");
@@ -2297,8 +2318,7 @@ static int xep0077__sasl_auth(xep0077 *c)
     n = ul + pl + 2;
     if (n > sizeof c->scram) return XEP0077_ERR_ARG; /* then its base64 fits b64[] */
     raw[0] = 0;
-    memcpy(raw + 1, c->username, ul);
-    raw[ul + 1] = 0;
+    memcpy(raw + 1, c->username, ul + 1); /* with its NUL */
     memcpy(raw + ul + 2, c->password, pl);
     xep0077__b64_enc(raw, n, b64);
     xep0077__wipe(raw, n);
@@ -2312,15 +2332,6 @@ static int xep0077__sasl_auth(xep0077 *c)
   return rc;
 }
 
-/* HMAC with the SCRAM hash and a key of its length; nonzero on failure. */
-static int xep0077__hmac(xep0077 *c, const unsigned char *key, const void *in, size_t len,
-                         unsigned char *out)
-{
-  const xep0077_crypto *k = c->cfg.crypto;
-  return k->hmac(k->ctx, c->sasl_alg, key, xep0077__hlen(c->sasl_alg),
-                 (const unsigned char *)in, len, out) < 0;
-}
-
 /* server-first in acc[]: check it, derive the keys, send client-final.
    Keeps the expected ServerSignature in salted[]. */
 static int xep0077__sasl_challenge(xep0077 *c)
@@ -2330,7 +2341,7 @@ static int xep0077__sasl_challenge(xep0077 *c)
   size_t hl = xep0077__hlen(alg), n, i, len[3];
   unsigned char sf[400], salt[96];
   struct { /* everything derived from the password: wiped at the end */
-    unsigned char ck[32], sk[32], sig[32], srv[32];
+    unsigned char key[4][32]; /* ClientKey, ClientSignature, ServerKey, ServerSignature */
     char fin[320], b64[600];
   } t;
   const char *f[3], *s = (const char *)sf, *it;
@@ -2339,7 +2350,7 @@ static int xep0077__sasl_challenge(xep0077 *c)
   int rc = XEP0077_ERR_PROTOCOL;
 
   if (!alg || c->scram_step != 1) return rc; /* one challenge */
-  sl = xep0077__b64_dec(c->acc, c->acc_len, sf, sizeof sf - 1);
+  sl = xep0077__b64_dec(c->acc, c->acc_len, sf, sizeof sf - 1, NULL);
   if (sl < 0) return rc;
   sf[sl] = 0;
   if (strlen(s) != (size_t)sl) return rc;
@@ -2351,54 +2362,61 @@ static int xep0077__sasl_challenge(xep0077 *c)
     len[i] = (size_t)(s - f[i]);
     if (i < 2 && !*s++) return rc;
   }
-  slen = xep0077__b64_dec(f[1], len[1], salt, sizeof salt);
+  slen = xep0077__b64_dec(f[1], len[1], salt, sizeof salt, NULL);
   if (slen <= 0) return rc;
-  for (it = f[2]; *it >= '0' && *it <= '9'; it++) {
-    iter = iter * 10 + (unsigned long)(*it - '0');
-    if (iter > 0xFFFFFFFul) return XEP0077_ERR_SASL_ITERATIONS;
-  }
-  if (!len[2] || it != f[2] + len[2]) return rc;
+  i = 0;
+  do { /* digits only, at least one (if none, the ',' or NUL fails) */
+    unsigned long d = (unsigned long)(f[2][i] - '0');
+    if (d > 9) return rc;
+    iter = iter * 10 + d;
+    if (iter > 0xFFFFFFFul) return XEP0077_ERR_SASL_ITERATIONS; /* too many */
+  } while (++i < len[2]);
   if (iter < 4096 || iter > c->cfg.scram_max_iterations) return XEP0077_ERR_SASL_ITERATIONS;
   /* The server's nonce must extend ours (the tail of client-first-bare). */
   if (!(it = strstr(c->scram, ",r="))) return rc;
   it += 3;
   i = c->scram_len - (size_t)(it - c->scram);
   if (len[0] <= i || strncmp(f[0], it, i)) return rc;
-  /* client-final-without-proof, then the AuthMessage:
-     client-first-bare "," server-first "," client-final-without-proof */
+  /* The AuthMessage, client-first-bare "," server-first ","
+     client-final-without-proof, appended to scram[]; fin copies its tail. */
   if (len[0] > 200 || c->scram_len + 1 + (size_t)sl + 1 + 9 + len[0] >= sizeof c->scram)
     return rc;
-  n = xep0077__cat(t.fin, "c=biws,r="); /* biws: base64 of the GS2 header "n,," */
-  memcpy(t.fin + n, f[0], len[0]);
-  n += len[0];
   i = c->scram_len;
   c->scram[i++] = ',';
-  memcpy(c->scram + i, sf, (size_t)sl);
-  i += (size_t)sl;
-  c->scram[i++] = ',';
-  memcpy(c->scram + i, t.fin, n);
-  c->scram_len = i + n;
+  i += xep0077__cat(c->scram + i, (const char *)sf); /* server-first: no NUL in it (checked) */
+  i += xep0077__cat(c->scram + i, ",c=biws,r="); /* biws: base64 of the GS2 header "n,," */
+  memcpy(c->scram + i, f[0], len[0]);
+  c->scram_len = i + len[0];
+  n = 9 + len[0]; /* client-final-without-proof, the AuthMessage's tail, into fin */
+  memcpy(t.fin, c->scram + c->scram_len - n, n);
   /* SaltedPassword, ClientKey, StoredKey, ClientSignature; ServerKey and
      ServerSignature, what the server must prove later. */
   rc = XEP0077_ERR_CRYPTO;
   if (k->pbkdf2(k->ctx, alg, (const unsigned char *)c->password, strlen(c->password),
-                salt, (size_t)slen, iter, c->salted, hl) < 0 ||
-      xep0077__hmac(c, c->salted, "Client Key", 10, t.ck) ||
-      k->hash(k->ctx, alg, t.ck, hl, t.sk) < 0 ||
-      xep0077__hmac(c, t.sk, c->scram, c->scram_len, t.sig) ||
-      xep0077__hmac(c, c->salted, "Server Key", 10, t.sk) ||
-      xep0077__hmac(c, t.sk, c->scram, c->scram_len, t.srv))
+                salt, (size_t)slen, iter, c->salted, hl) < 0)
     goto done;
-  for (i = 0; i < hl; i++) t.ck[i] ^= t.sig[i]; /* the proof */
+  /* One HMAC call for the four: key[i] = HMAC(K, M) with, by i,
+       0 ClientKey        K SaltedPassword  M "Client Key"
+       1 ClientSignature  K StoredKey       M AuthMessage
+       2 ServerKey        K SaltedPassword  M "Server Key"
+       3 ServerSignature  K ServerKey       M AuthMessage
+     key[2] holds StoredKey = H(ClientKey) until ServerKey replaces it. */
+  for (i = 0; i < 4; i++)
+    if (k->hmac(k->ctx, alg, i & 1 ? t.key[2] : c->salted, hl,
+                (const unsigned char *)(i & 1 ? c->scram : &"Client KeyServer Key"[i * 5]),
+                i & 1 ? c->scram_len : 10, t.key[i]) < 0 ||
+        (!i && k->hash(k->ctx, alg, t.key[0], hl, t.key[2]) < 0))
+      goto done;
+  for (i = 0; i < hl; i++) t.key[0][i] ^= t.key[1][i]; /* the proof */
   n += xep0077__cat(t.fin + n, ",p=");
-  n += xep0077__b64_enc(t.ck, hl, t.fin + n);
-  memcpy(c->salted, t.srv, hl);
+  n += xep0077__b64_enc(t.key[0], hl, t.fin + n);
+  memcpy(c->salted, t.key[3], hl);
   xep0077__b64_enc((const unsigned char *)t.fin, n, t.b64);
   rc = xep0077__sasl_send(c, "<response xmlns='" XEP0077__NS_SASL "'>", t.b64, "</response>");
-  if (!rc) c->scram_step = 2; /* salted[] now holds the ServerSignature */
 done:
   xep0077__wipe(&t, sizeof t);
   if (rc) xep0077__wipe(c->salted, sizeof c->salted);
+  else c->scram_step = 2; /* salted[] now holds the ServerSignature */
   return rc;
 }
 
@@ -2412,11 +2430,11 @@ static int xep0077__sasl_success(xep0077 *c)
   if (!c->sasl_alg) return 0;
   /* Without our client-final, salted[] holds no signature to compare. */
   if (c->scram_step != 2) return XEP0077_ERR_SASL_SIGNATURE;
-  n = xep0077__b64_dec(c->acc, c->acc_len, v, sizeof v - 1);
+  n = xep0077__b64_dec(c->acc, c->acc_len, v, sizeof v - 1, NULL);
   if (n < 3 || v[0] != 'v' || v[1] != '=') return XEP0077_ERR_SASL_SIGNATURE;
-  m = xep0077__b64_dec((const char *)v + 2, (size_t)n - 2, sig, sizeof sig);
+  m = xep0077__b64_dec((const char *)v + 2, (size_t)n - 2, sig, sizeof sig, NULL);
   if (m != (long)hl) return XEP0077_ERR_SASL_SIGNATURE;
-  for (i = 0; i < hl; i++) diff |= (unsigned)(sig[i] ^ c->salted[i]);
+  for (i = hl; i--;) diff |= (unsigned)(sig[i] ^ c->salted[i]);
   return diff ? XEP0077_ERR_SASL_SIGNATURE : 0;
 }
 
@@ -2431,7 +2449,7 @@ XEP0077__COLD static void xep0077__sasl_wipe(xep0077 *c)
 XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
                                    const char *password, unsigned long timeout_ms)
 {
-  int rc, f = c->features;
+  int rc;
   if (!xep0077__text_ok(username, 1) || !xep0077__text_ok(password, 0))
     return XEP0077_ERR_ARG;
   if (c->late) return xep0077__take_late(c);
@@ -2441,12 +2459,7 @@ XEP0077DEF int xep0077_login_start(xep0077 *c, const char *username,
   if ((rc = xep0077__op(c, XEP0077__OP_LOGIN, timeout_ms)) != 0) return rc;
   c->username = username;
   c->password = password;
-  if (c->cfg.crypto && (f & XEP0077__FT_SHA256)) c->sasl_alg = 256;
-  else if (c->cfg.crypto && (f & XEP0077__FT_SHA1)) c->sasl_alg = 1;
-  else if ((f & XEP0077__FT_PLAIN) && c->tls_active &&
-           (c->secure || c->cfg.insecure_unverified_tls)) c->sasl_alg = 0;
-  else rc = XEP0077_ERR_SASL_MECH;
-  if (rc || (rc = xep0077__sasl_auth(c)) != 0) {
+  if ((rc = xep0077__sasl_auth(c)) != 0) {
     xep0077__sasl_wipe(c);
     c->op = XEP0077__OP_NONE;
     c->status = 0;
@@ -3008,24 +3021,18 @@ XEP0077__COLD static const char *xep0077__q_str(xep0077_query *q, const char *s)
 XEP0077__COLD static void xep0077__q_data(xep0077_query *q, const char *t, size_t n, int last)
 {
   unsigned char out[96];
-  unsigned long acc = q->b64acc;
-  int bits = q->b64bits;
   size_t o = 0, i;
   for (i = 0; i <= n && q->on_data && !q->data_skip; i++) {
     int fin = i == n;
-    const char *p = !fin && t[i] ? strchr(xep0077__b64, t[i]) : NULL;
-    if (p) { /* else padding and white space */
-      acc = acc << 6 | (unsigned long)(p - xep0077__b64);
-      if ((bits += 6) >= 8) out[o++] = (unsigned char)(acc >> (bits -= 8));
-    }
+    /* one character at a time: at most one byte each, and out[] is handed
+       on the moment it is full */
+    if (!fin && xep0077__b64_dec(t + i, 1, out + o, 1, q)) o++; /* a byte came */
     if (o == sizeof out || (fin && (o || last))) {
       if (q->on_data(q->data_user, q->data_cid, q->data_type, out, o, fin && last) < 0)
         q->data_skip = 1;
       o = 0;
     }
   }
-  q->b64acc = acc;
-  q->b64bits = bits;
 }
 
 /* A new item of the current form field; counted in *count. Like every
