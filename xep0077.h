@@ -1631,8 +1631,13 @@ exhausted:
   if (s < p->in_end && ev == XEP0077_XML_NEED_MORE) ev = XEP0077_ERR_XML_STANZA_SIZE;
   goto out;
 fail:
-  ev = -ev;
-  goto out;
+  /* The parser is dead: only the position still matters. state and
+     stanza_left are left as they were; so is mark, which can only lag the
+     token's end, so a scrub of the buffer from p->mark wipes more, never
+     less. */
+  p->offset += (unsigned long)(s - s0);
+  p->in = s;
+  return p->err = -ev;
 
 emit_text:
   b[mark] = 0;
