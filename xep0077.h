@@ -1099,40 +1099,40 @@ static long xep0077__ref(const char *r, unsigned n)
 
 /* The pseudo-attributes of <?xml ...?>: version 1.0, then optionally an
    encoding that must be UTF-8 (any case), then optionally standalone yes or
-   no; each is name, '=' and a quoted value, white space around the '='.
-   In the patterns, ' ' stands for optional white space and '\'' for
-   either quote (the closing one the same as the opening one). */
+   no; each is white space, name, '=' and a quoted value, white space around
+   the '='. In the patterns, ' ' stands for optional white space and '\''
+   for either quote (the closing one the same as the opening one). Each is
+   tried once, in order: the optional ones are skipped when they do not
+   match. d starts after the white space that followed "<?xml". */
 static int xep0077__xmldecl(const char *d)
 {
-  static const char *const pats[4] = {"version = '1.0'", "encoding = 'utf-8'",
-                                      "standalone = 'yes'", "standalone = 'no'"};
-  int k = 0, ws = 1;
-  for (;;) {
+  static const char *const pats[4] = {" version = '1.0'", " encoding = 'utf-8'",
+                                      " standalone = 'yes'", " standalone = 'no'"};
+  int k;
+  for (k = 0; k < 4; k++) {
     const char *t, *x;
-    while (XEP0077__IS(*d, C_WS)) { d++; ws = 1; }
-    if (!*d) return k > 0; /* k > 0: the version came */
-    if (!ws) return 0;
-    for (;; k++) { /* the first pattern from k on that matches at d */
-      char q = 0;
-      if (k == 4) return 0;
-      for (t = pats[k], x = d; *t; t++) {
-        if (*t == ' ') {
-          while (XEP0077__IS(*x, C_WS)) x++;
-        } else if (*t == '\'') {
-          if (q ? *x++ != q : (q = *x++) != '\'' && q != '"') break;
-        } else if ((*x | (k == 1 && q && *x >= 'A' ? 0x20 : 0)) != *t) {
-          break; /* the encoding's letters in any case ('\r' | 0x20 would be '-') */
-        } else {
-          x++;
-        }
+    char q = 0;
+    if (k && !XEP0077__IS(*d, C_WS)) break; /* white space before each */
+    for (t = pats[k], x = d; *t; t++) {
+      if (*t == ' ') {
+        while (XEP0077__IS(*x, C_WS)) x++;
+      } else if (*t == '\'') {
+        if (q ? *x++ != q : (q = *x++) != '\'' && q != '"') break;
+      } else if ((*x | (k == 1 && q && *x >= 'A' ? 0x20 : 0)) != *t) {
+        break; /* the encoding's letters in any case ('\r' | 0x20 would be '-') */
+      } else {
+        x++;
       }
-      if (!*t) break;
-      if (k == 0) return 0;
     }
-    d = x;
-    k += 1 + (k == 2); /* "standalone=no" cannot follow "standalone=yes" */
-    ws = 0;
+    if (!*t) {
+      d = x;
+      k += k == 2; /* "standalone=no" cannot follow "standalone=yes" */
+    } else if (k == 0) {
+      return 0; /* the version is required */
+    }
   }
+  while (XEP0077__IS(*d, C_WS)) d++;
+  return !*d;
 }
 
 /* One byte of what follows "<?xml" at the very start: white space, then
