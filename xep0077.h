@@ -1577,8 +1577,11 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 
     case XEP0077__S_REF: {
       long cp;
-      /* The whole reference in one round when the chunk holds it. */
+#ifdef XEP0077_SMALL
+      if ((c = *s++) != ';') { /* one byte a round, like the other states */
+#else /* the whole reference in one round when the chunk holds it */
       while ((c = *s++) != ';') {
+#endif
         if (c == '0' && p->ref[0] == '#' &&
             (p->refpos == 1 || (p->refpos == 2 && p->ref[1] == 'x'))) {
           p->f[XEP0077__F_ZERO] = 1; /* leading zeros: valid, and unbounded;
@@ -1591,7 +1594,11 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
             XEP0077__FAIL(XEP0077_ERR_XML_ENTITY);
           p->ref[p->refpos++] = (char)c;
         }
+#ifdef XEP0077_SMALL
+        continue;
+#else
         if (s >= e) goto exhausted;
+#endif
       }
       p->f[XEP0077__F_ZERO] = 0; /* "&#000;" is "#": refused like "&#0;" */
       cp = xep0077__ref(p->ref, p->refpos);
@@ -1640,7 +1647,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     }
     break; /* a "break" inside the switch means: input exhausted */
   }
+#ifndef XEP0077_SMALL
 exhausted:
+#endif
   if (s < p->in_end && ev == XEP0077_XML_NEED_MORE) ev = XEP0077_ERR_XML_STANZA_SIZE;
   goto out;
 fail:
