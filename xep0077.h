@@ -1373,8 +1373,12 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     }
 
     case XEP0077__S_STREAM: /* between stanzas: keepalive white space only */
+#ifdef XEP0077_SMALL /* one byte a round */
+      if (XEP0077__IS(*s, C_WS)) { s++; continue; }
+#else
       while (s < e && XEP0077__IS(*s, C_WS)) s++;
       if (s >= e) break;
+#endif
       if (*s != '<') XEP0077__FAIL(XEP0077_ERR_XML_TEXT_LEVEL);
       p->f[XEP0077__F_STANZA] = 1;
       p->stanza_left = p->max_stanza;
