@@ -1403,6 +1403,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       continue;
 
     case XEP0077__S_AFTER:
+    default: /* never (st is always one of the cases): shares a case, no code */
       if (!XEP0077__IS(*s, C_WS)) XEP0077__FAIL(XEP0077_ERR_XML_AFTER_ROOT);
       s++;
       continue;
@@ -1645,9 +1646,6 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       st = rc;
       continue;
     }
-
-    default: /* never: st is always one of the above */
-      XEP0077__FAIL(XEP0077_ERR_ARG);
     }
     break; /* a "break" inside the switch means: input exhausted */
   }
