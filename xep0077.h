@@ -1617,7 +1617,8 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     case XEP0077__S_BANG:
       c = *s++;
       if (c == '-') XEP0077__FAIL(XEP0077_ERR_XML_COMMENT);
-      if (c == 'D' || c == 'E' || c == 'A' || c == 'N') XEP0077__FAIL(XEP0077_ERR_XML_DOCTYPE);
+      if (memchr("DEAN", (int)c, 4)) /* DOCTYPE, ELEMENT or ENTITY, ATTLIST, NOTATION */
+        XEP0077__FAIL(XEP0077_ERR_XML_DOCTYPE);
       if (c != '[' || p->open < 2) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
       p->lit = 1;
     lit:
