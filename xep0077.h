@@ -877,8 +877,9 @@ XEP0077__COLD static size_t xep0077__utf8_put(char *o, unsigned long cp)
    matched without copying. buf[top, mark) is the token being built: a start
    tag, or text. A start tag that completes becomes the next frame. */
 enum {
-  XEP0077__S_DOC, XEP0077__S_LIT, XEP0077__S_STREAM, XEP0077__S_TEXT,
-  XEP0077__S_AFTER, XEP0077__S_LT, XEP0077__S_STAG_NAME, XEP0077__S_STAG,
+  XEP0077__S_DOC, XEP0077__S_LIT,
+  XEP0077__S_AFTER, XEP0077__S_STREAM, XEP0077__S_TEXT, /* by depth: end_event */
+  XEP0077__S_LT, XEP0077__S_STAG_NAME, XEP0077__S_STAG,
   XEP0077__S_ANAME, XEP0077__S_AEQ, XEP0077__S_AQ, XEP0077__S_AVAL,
   XEP0077__S_AFTER_VAL, XEP0077__S_SLASH, XEP0077__S_ETAG, XEP0077__S_ETAG_WS,
   XEP0077__S_REF, XEP0077__S_BANG, XEP0077__S_CDATA,
@@ -1051,19 +1052,18 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
 }
 
 /* The innermost element closed: report it; its frame is popped next call. */
-static int xep0077__end_event(xep0077_xml *p)
+XEP0077__COLD static int xep0077__end_event(xep0077_xml *p)
 {
   xep0077_xml_frame *f = &p->frames[p->open - 1];
   p->name = f->name;
   p->ns = f->ns;
   p->nattrs = 0;
-  static const unsigned char next[3] = {XEP0077__S_AFTER, XEP0077__S_STREAM, XEP0077__S_TEXT};
   int d = p->depth = p->open - 1;
   p->f[XEP0077__F_POP] = 1;
   if (d > 2) d = 2;
   if (d == 1) p->f[XEP0077__F_STANZA] = 0;
   /* depth 0, 1, 2+: STREAM_END, STANZA_END, END */
-  p->state = next[d];
+  p->state = XEP0077__S_AFTER + d; /* AFTER, STREAM, TEXT */
   return XEP0077_XML_STREAM_END - d;
 }
 
