@@ -876,8 +876,9 @@ XEP0077__COLD static size_t xep0077__utf8_put(char *o, unsigned long cp)
    matched without copying. buf[top, mark) is the token being built: a start
    tag, or text. A start tag that completes becomes the next frame. */
 enum {
-  XEP0077__S_DOC, XEP0077__S_LIT, XEP0077__S_STREAM, XEP0077__S_TEXT,
-  XEP0077__S_AFTER, XEP0077__S_LT, XEP0077__S_STAG_NAME, XEP0077__S_STAG,
+  XEP0077__S_DOC, XEP0077__S_LIT,
+  XEP0077__S_AFTER, XEP0077__S_STREAM, XEP0077__S_TEXT, /* by depth: end_event */
+  XEP0077__S_LT, XEP0077__S_STAG_NAME, XEP0077__S_STAG,
   XEP0077__S_ANAME, XEP0077__S_AEQ, XEP0077__S_AQ, XEP0077__S_AVAL,
   XEP0077__S_AFTER_VAL, XEP0077__S_SLASH, XEP0077__S_ETAG, XEP0077__S_ETAG_WS,
   XEP0077__S_REF, XEP0077__S_BANG, XEP0077__S_CDATA,
@@ -1050,19 +1051,18 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
 }
 
 /* The innermost element closed: report it; its frame is popped next call. */
-static int xep0077__end_event(xep0077_xml *p)
+XEP0077__COLD static int xep0077__end_event(xep0077_xml *p)
 {
   xep0077_xml_frame *f = &p->frames[p->open - 1];
   p->name = f->name;
   p->ns = f->ns;
   p->nattrs = 0;
-  static const unsigned char next[3] = {XEP0077__S_AFTER, XEP0077__S_STREAM, XEP0077__S_TEXT};
   int d = p->depth = p->open - 1;
   p->f[XEP0077__F_POP] = 1;
   if (d > 2) d = 2;
   if (d == 1) p->f[XEP0077__F_STANZA] = 0;
   /* depth 0, 1, 2+: STREAM_END, STANZA_END, END */
-  p->state = next[d];
+  p->state = XEP0077__S_AFTER + d; /* AFTER, STREAM, TEXT */
   return XEP0077_XML_STREAM_END - d;
 }
 
@@ -1098,40 +1098,40 @@ static long xep0077__ref(const char *r, unsigned n)
 
 /* The pseudo-attributes of <?xml ...?>: version 1.0, then optionally an
    encoding that must be UTF-8 (any case), then optionally standalone yes or
-   no; each is name, '=' and a quoted value, white space around the '='.
-   In the patterns, ' ' stands for optional white space and '\'' for
-   either quote (the closing one the same as the opening one). */
+   no; each is white space, name, '=' and a quoted value, white space around
+   the '='. In the patterns, ' ' stands for optional white space and '\''
+   for either quote (the closing one the same as the opening one). Each is
+   tried once, in order: the optional ones are skipped when they do not
+   match. d starts after the white space that followed "<?xml". */
 static int xep0077__xmldecl(const char *d)
 {
-  static const char *const pats[4] = {"version = '1.0'", "encoding = 'utf-8'",
-                                      "standalone = 'yes'", "standalone = 'no'"};
-  int k = 0, ws = 1;
-  for (;;) {
+  static const char *const pats[4] = {" version = '1.0'", " encoding = 'utf-8'",
+                                      " standalone = 'yes'", " standalone = 'no'"};
+  int k;
+  for (k = 0; k < 4; k++) {
     const char *t, *x;
-    while (XEP0077__IS(*d, C_WS)) { d++; ws = 1; }
-    if (!*d) return k > 0; /* k > 0: the version came */
-    if (!ws) return 0;
-    for (;; k++) { /* the first pattern from k on that matches at d */
-      char q = 0;
-      if (k == 4) return 0;
-      for (t = pats[k], x = d; *t; t++) {
-        if (*t == ' ') {
-          while (XEP0077__IS(*x, C_WS)) x++;
-        } else if (*t == '\'') {
-          if (q ? *x++ != q : (q = *x++) != '\'' && q != '"') break;
-        } else if ((*x | (k == 1 && q && *x >= 'A' ? 0x20 : 0)) != *t) {
-          break; /* the encoding's letters in any case ('\r' | 0x20 would be '-') */
-        } else {
-          x++;
-        }
+    char q = 0;
+    if (k && !XEP0077__IS(*d, C_WS)) break; /* white space before each */
+    for (t = pats[k], x = d; *t; t++) {
+      if (*t == ' ') {
+        while (XEP0077__IS(*x, C_WS)) x++;
+      } else if (*t == '\'') {
+        if (q ? *x++ != q : (q = *x++) != '\'' && q != '"') break;
+      } else if ((*x | (k == 1 && q && *x >= 'A' ? 0x20 : 0)) != *t) {
+        break; /* the encoding's letters in any case ('\r' | 0x20 would be '-') */
+      } else {
+        x++;
       }
-      if (!*t) break;
-      if (k == 0) return 0;
     }
-    d = x;
-    k += 1 + (k == 2); /* "standalone=no" cannot follow "standalone=yes" */
-    ws = 0;
+    if (!*t) {
+      d = x;
+      k += k == 2; /* "standalone=no" cannot follow "standalone=yes" */
+    } else if (k == 0) {
+      return 0; /* the version is required */
+    }
   }
+  while (XEP0077__IS(*d, C_WS)) d++;
+  return !*d;
 }
 
 /* One byte of what follows "<?xml" at the very start: white space, then
@@ -1168,8 +1168,17 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
   const unsigned char *s, *s0, *e, *cnt, *r;
   char *b = p->buf;
   size_t mark, cap = p->cap, n;
-  int st, ev = XEP0077_XML_NEED_MORE;
+  int ev = XEP0077_XML_NEED_MORE;
   unsigned c;
+#ifdef XEP0077_SMALL
+  /* The state stays in p->state. In a local, the compiler knows it after
+     each transition and jumps from there straight to the next state's code,
+     so every transition repeats the loop's bound test and an exit that
+     stores the state: some 160 bytes. Faster, so kept at -O2. */
+#define st (p->state)
+#else
+  int st;
+#endif
 
   if (p->err) return p->err;
   /* Release what the previous event handed out. */
@@ -1196,7 +1205,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     if ((size_t)(e - s) > p->stanza_left) e = s + p->stanza_left;
   }
   mark = p->mark;
+#ifndef XEP0077_SMALL
   st = p->state;
+#endif
 
 /* ev holds the status negated until fail: small positive constants are
    the shortest instructions. */
@@ -1361,8 +1372,12 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     }
 
     case XEP0077__S_STREAM: /* between stanzas: keepalive white space only */
+#ifdef XEP0077_SMALL /* one byte a round */
+      if (XEP0077__IS(*s, C_WS)) { s++; continue; }
+#else
       while (s < e && XEP0077__IS(*s, C_WS)) s++;
       if (s >= e) break;
+#endif
       if (*s != '<') XEP0077__FAIL(XEP0077_ERR_XML_TEXT_LEVEL);
       p->f[XEP0077__F_STANZA] = 1;
       p->stanza_left = p->max_stanza;
@@ -1387,6 +1402,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       continue;
 
     case XEP0077__S_AFTER:
+    default: /* never (st is always one of the cases): shares a case, no code */
       if (!XEP0077__IS(*s, C_WS)) XEP0077__FAIL(XEP0077_ERR_XML_AFTER_ROOT);
       s++;
       continue;
@@ -1536,8 +1552,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       ev = xep0077__stag_done(p, 0);
     tag_out: /* after an error, mark and state no longer matter */
       mark = p->mark;
-      st = p->state;
-      goto out;
+      goto state_out;
 
     case XEP0077__S_ETAG: {
       const xep0077_xml_frame *f = &p->frames[p->open - 1];
@@ -1558,13 +1573,19 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     etag_done:
       p->mark = mark;
       ev = xep0077__end_event(p);
+    state_out: /* the helper set the state */
+#ifndef XEP0077_SMALL
       st = p->state;
+#endif
       goto out;
 
     case XEP0077__S_REF: {
       long cp;
-      /* The whole reference in one round when the chunk holds it. */
+#ifdef XEP0077_SMALL
+      if ((c = *s++) != ';') { /* one byte a round, like the other states */
+#else /* the whole reference in one round when the chunk holds it */
       while ((c = *s++) != ';') {
+#endif
         if (c == '0' && p->ref[0] == '#' &&
             (p->refpos == 1 || (p->refpos == 2 && p->ref[1] == 'x'))) {
           p->f[XEP0077__F_ZERO] = 1; /* leading zeros: valid, and unbounded;
@@ -1577,7 +1598,11 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
             XEP0077__FAIL(XEP0077_ERR_XML_ENTITY);
           p->ref[p->refpos++] = (char)c;
         }
+#ifdef XEP0077_SMALL
+        continue;
+#else
         if (s >= e) goto exhausted;
+#endif
       }
       p->f[XEP0077__F_ZERO] = 0; /* "&#000;" is "#": refused like "&#0;" */
       cp = xep0077__ref(p->ref, p->refpos);
@@ -1591,7 +1616,8 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     case XEP0077__S_BANG:
       c = *s++;
       if (c == '-') XEP0077__FAIL(XEP0077_ERR_XML_COMMENT);
-      if (c == 'D' || c == 'E' || c == 'A' || c == 'N') XEP0077__FAIL(XEP0077_ERR_XML_DOCTYPE);
+      if (memchr("DEAN", (int)c, 4)) /* DOCTYPE, ELEMENT or ENTITY, ATTLIST, NOTATION */
+        XEP0077__FAIL(XEP0077_ERR_XML_DOCTYPE);
       if (c != '[' || p->open < 2) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
       p->lit = 1;
     lit:
@@ -1620,18 +1646,27 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       st = rc;
       continue;
     }
-
-    default: /* never: st is always one of the above */
-      XEP0077__FAIL(XEP0077_ERR_ARG);
     }
     break; /* a "break" inside the switch means: input exhausted */
   }
+#ifndef XEP0077_SMALL
 exhausted:
+#endif
   if (s < p->in_end && ev == XEP0077_XML_NEED_MORE) ev = XEP0077_ERR_XML_STANZA_SIZE;
   goto out;
 fail:
+#ifdef XEP0077_SMALL
+  /* The parser is dead: only the position still matters. state and
+     stanza_left are left as they were; so is mark, which can only lag the
+     token's end, so a scrub of the buffer from p->mark wipes more, never
+     less. (At -O2 the one shared exit is faster.) */
+  p->offset += (unsigned long)(s - s0);
+  p->in = s;
+  return p->err = -ev;
+#else
   ev = -ev;
   goto out;
+#endif
 
 emit_text:
   b[mark] = 0;
@@ -1641,11 +1676,14 @@ emit_text:
   p->f[XEP0077__F_TEXTEV] = 1;
 out:
 #undef XEP0077__FAIL
+#undef st
   if (cnt) p->stanza_left -= (size_t)(s - cnt);
   p->offset += (unsigned long)(s - s0);
   p->in = s;
   p->mark = mark;
+#ifndef XEP0077_SMALL
   p->state = st;
+#endif
   if (ev < 0) p->err = ev;
   return ev;
 }
