@@ -1785,17 +1785,16 @@ XEP0077DEF int xep0077_xmlw_text(xep0077_xmlw *w, const char *text)
 
 XEP0077DEF int xep0077_xmlw_end(xep0077_xmlw *w)
 {
-  const char *name, *head;
+  /* "</" name ">", or with no content "/" "" ">": the four strings are
+     in one array, reached from one address */
+  static const char m[] = "</\0>";
+  int open = w->open;
+  const char *name;
   if (w->err) return w->err;
   if (!w->depth) return w->err = XEP0077_ERR_XMLW_STATE;
   name = w->names[--w->depth];
-  head = "</";
-  if (w->open) { /* no content: "/>" */
-    w->open = 0;
-    head = "/";
-    name = "";
-  }
-  return xep0077__w_put3(w, head, name, ">");
+  w->open = 0;
+  return xep0077__w_put3(w, m + open, open ? m + 2 : name, m + 3);
 }
 
 XEP0077DEF int xep0077_xmlw_flush(xep0077_xmlw *w)
