@@ -1993,15 +1993,14 @@ static int xep0077__digits(const char *s, int v, int lim)
   return v;
 }
 
+/* ASCII case-insensitive equality. Two bytes that differ are still equal
+   when they differ only in the case bit (32) and are letters: then both
+   are, and either one with the bit set is in a..z. */
 static int xep0077__streq_ci(const char *a, const char *b)
 {
-  for (; *a && *b; a++, b++) {
-    char x = *a, y = *b;
-    if (x >= 'A' && x <= 'Z') x = (char)(x + 32);
-    if (y >= 'A' && y <= 'Z') y = (char)(y + 32);
-    if (x != y) return 0;
-  }
-  return *a == *b;
+  for (; *a; a++, b++)
+    if (*a != *b && ((*a ^ *b) != 32 || (unsigned)((*a | 32) - 'a') > 25)) return 0;
+  return !*b;
 }
 
 /* String src into dst[cap], cut to fit. */
