@@ -2563,15 +2563,19 @@ static void xep0077__error_event(xep0077 *c, int ev, int depth, int cond_ns)
 {
   xep0077_xml *p = &c->xml;
   if (p->depth != depth) return;
-  if (ev == XEP0077_XML_START && xep0077__word(p->ns) == cond_ns) {
+  if (ev == XEP0077_XML_START) {
+    if (xep0077__word(p->ns) != cond_ns) return;
     if (xep0077__word(p->name) == XEP0077__W_TEXT) c->saw_text = 1;
     else if (!c->error.condition[0])
       xep0077__copy(c->error.condition, sizeof c->error.condition, p->name);
-  } else if (ev == XEP0077_XML_TEXT && c->saw_text == 1) {
-    size_t have = strlen(c->error.text);
-    xep0077__copy(c->error.text + have, sizeof c->error.text - have, p->text);
-  } else if (ev == XEP0077_XML_END && c->saw_text == 1) { /* 2 (acc full) stays */
-    c->saw_text = 0;
+  } else if (c->saw_text == 1) { /* 2 (acc full) stays */
+    /* TEXT or END: at depth 2 or 3 the parser reports no other event */
+    if (ev == XEP0077_XML_END) {
+      c->saw_text = 0;
+    } else {
+      size_t have = strlen(c->error.text);
+      xep0077__copy(c->error.text + have, sizeof c->error.text - have, p->text);
+    }
   }
 }
 
