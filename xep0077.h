@@ -2023,8 +2023,9 @@ XEP0077__COLD static int xep0077__keep(char *dst, size_t cap, const char *s)
    text the writer accepts. */
 static int xep0077__text_ok(const char *s, size_t min)
 {
-  size_t n = s ? strlen(s) : 0;
-  return s && n >= min && xep0077__w_valid(s, n);
+  size_t n;
+  if (!s || (n = strlen(s)) < min) return 0;
+  return xep0077__w_valid(s, n); /* 0 or 1 already: a tail call */
 }
 
 static void xep0077__log(xep0077 *c, int dir, const char *s, size_t n)
