@@ -1738,11 +1738,25 @@ static int xep0077__w_escaped(xep0077_xmlw *w, const char *s, size_t n, int attr
   return w->err;
 }
 
+/* The writer's markup in one array: each function loads one address and
+   reaches its strings by small offsets, instead of a literal word each. */
+static const char xep0077__w_mark[] = "</\0>\0<\0 \0='";
+enum { /* offsets: each string runs to the next NUL */
+  XEP0077__M_ETAG = 0,   /* "</", and one further "/" */
+  XEP0077__M_EMPTY = 2,  /* ""   */
+  XEP0077__M_GT = 3,     /* ">"  */
+  XEP0077__M_LT = 5,     /* "<"  */
+  XEP0077__M_SPACE = 7,  /* " "  */
+  XEP0077__M_EQ = 9,     /* "='" */
+  XEP0077__M_QUOTE = 10  /* "'"  */
+};
+#define XEP0077__M(name) (xep0077__w_mark + XEP0077__M_##name)
+
 static int xep0077__w_close_tag(xep0077_xmlw *w)
 {
   if (w->open) {
     w->open = 0;
-    xep0077__w_put(w, ">", 1);
+    xep0077__w_put(w, XEP0077__M(GT), 1);
   }
   return w->err;
 }
@@ -1753,7 +1767,7 @@ XEP0077DEF int xep0077_xmlw_start(xep0077_xmlw *w, const char *name)
   if (!xep0077__w_name(name)) return w->err = XEP0077_ERR_XMLW_INPUT;
   if (w->depth >= XEP0077_XML_MAX_DEPTH) return w->err = XEP0077_ERR_XMLW_STATE;
   xep0077__w_close_tag(w);
-  xep0077__w_put3(w, "<", name, "");
+  xep0077__w_put3(w, XEP0077__M(LT), name, XEP0077__M(EMPTY));
   w->names[w->depth++] = name;
   w->open = 1;
   return w->err;
@@ -1764,9 +1778,9 @@ XEP0077DEF int xep0077_xmlw_attr(xep0077_xmlw *w, const char *name, const char *
   if (w->err) return w->err;
   if (!w->open) return w->err = XEP0077_ERR_XMLW_STATE;
   if (!xep0077__w_name(name) || !value) return w->err = XEP0077_ERR_XMLW_INPUT;
-  xep0077__w_put3(w, " ", name, "='");
+  xep0077__w_put3(w, XEP0077__M(SPACE), name, XEP0077__M(EQ));
   xep0077__w_escaped(w, value, strlen(value), 1);
-  return xep0077__w_put(w, "'", 1);
+  return xep0077__w_put(w, XEP0077__M(QUOTE), 1);
 }
 
 XEP0077DEF int xep0077_xmlw_textn(xep0077_xmlw *w, const char *text, size_t n)
@@ -1785,16 +1799,15 @@ XEP0077DEF int xep0077_xmlw_text(xep0077_xmlw *w, const char *text)
 
 XEP0077DEF int xep0077_xmlw_end(xep0077_xmlw *w)
 {
-  /* "</" name ">", or with no content "/" "" ">": the four strings are
-     in one array, reached from one address */
-  static const char m[] = "</\0>";
+  /* "</" name ">", or with no content "/" "" ">" */
   int open = w->open;
   const char *name;
   if (w->err) return w->err;
   if (!w->depth) return w->err = XEP0077_ERR_XMLW_STATE;
   name = w->names[--w->depth];
   w->open = 0;
-  return xep0077__w_put3(w, m + open, open ? m + 2 : name, m + 3);
+  return xep0077__w_put3(w, XEP0077__M(ETAG) + open, open ? XEP0077__M(EMPTY) : name,
+                         XEP0077__M(GT));
 }
 
 XEP0077DEF int xep0077_xmlw_flush(xep0077_xmlw *w)
