@@ -1675,6 +1675,12 @@ static int xep0077__w_put(xep0077_xmlw *w, const char *s, size_t n)
   return w->err;
 }
 
+/* A NUL-terminated string: the one strlen call site for markup. */
+XEP0077__COLD static int xep0077__w_puts(xep0077_xmlw *w, const char *s)
+{
+  return xep0077__w_put(w, s, strlen(s));
+}
+
 /* a, then b, then c: NUL-terminated. One call site in a loop is smaller
    than three. */
 XEP0077__COLD static int xep0077__w_put3(xep0077_xmlw *w, const char *a, const char *b,
@@ -1685,7 +1691,7 @@ XEP0077__COLD static int xep0077__w_put3(xep0077_xmlw *w, const char *a, const c
   v[0] = a;
   v[1] = b;
   v[2] = c;
-  for (i = 0; i < 3; i++) xep0077__w_put(w, v[i], strlen(v[i]));
+  for (i = 0; i < 3; i++) xep0077__w_puts(w, v[i]);
   return w->err;
 }
 
@@ -2057,7 +2063,7 @@ XEP0077__COLD static void xep0077__out_begin(xep0077 *c)
 
 XEP0077__COLD static void xep0077__put(xep0077 *c, const char *s)
 {
-  xep0077__w_put(&c->w, s, strlen(s));
+  xep0077__w_puts(&c->w, s);
 }
 
 /* Markup up to an attribute value's quote, then the value, escaped. */
