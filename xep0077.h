@@ -1738,7 +1738,7 @@ static int xep0077__w_escaped(xep0077_xmlw *w, const char *s, size_t n, int attr
     /* ']' in text and UTF-8 bytes go out as they are; the NUL test only
        keeps strchr off the terminator (w_valid has refused NUL already). */
     const char *k = (xep0077__cls[(unsigned char)s[i]] & stop) && s[i] ? strchr(special, s[i]) : NULL;
-    if (k) xep0077__w_put(w, escapes[k - special], strlen(escapes[k - special]));
+    if (k) xep0077__w_puts(w, escapes[k - special]);
     else xep0077__w_put(w, s + i, 1);
   }
   return w->err;
