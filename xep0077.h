@@ -2637,7 +2637,7 @@ static int xep0077__bind_fn(xep0077 *c, int ev)
 /* <name xmlns='ns'> in the output: the payloads' elements. */
 XEP0077__COLD static void xep0077__start_ns(xep0077 *c, int name, int ns)
 {
-  xep0077_xmlw_start(&c->w, XEP0077__LIT(name));
+  xep0077__wstart(c, name);
   xep0077__wattr(c, XEP0077__L(xmlns), XEP0077__LIT(ns));
 }
 
