@@ -1711,16 +1711,15 @@ static int xep0077__w_valid(const char *s, size_t n)
    colon, and the local part starts like a name. */
 static int xep0077__w_name(const char *q)
 {
+  unsigned need = XEP0077__C_START; /* the class the next character needs */
   int colon = 0;
-  if (!q || !XEP0077__IS(*q, C_START)) return 0;
-  for (; *q; q++) {
-    if (*q == ':') {
-      if (colon++ || !XEP0077__IS(q[1], C_START)) return 0;
-    } else if (!XEP0077__IS(*q, C_NAME)) { /* never a byte >= 0x80 */
-      return 0;
-    }
+  for (; q && *q; q++) { /* NULL: refused, like "" */
+    /* ':' neither first nor right after the colon, nor a second one */
+    if (*q == ':' && need == XEP0077__C_NAME && !colon++) need = XEP0077__C_START;
+    else if (xep0077__cls[(unsigned char)*q] & need) need = XEP0077__C_NAME; /* never >= 0x80 */
+    else return 0;
   }
-  return 1;
+  return need == XEP0077__C_NAME; /* not empty, not ending in ':' */
 }
 
 /* Escaped text or attribute value. */
