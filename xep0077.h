@@ -1722,21 +1722,21 @@ static int xep0077__w_name(const char *q)
   return need == XEP0077__C_NAME; /* not empty, not ending in ':' */
 }
 
-/* Escaped text or attribute value. */
+/* Escaped text (attr 0) or attribute value (attr 1). */
 static int xep0077__w_escaped(xep0077_xmlw *w, const char *s, size_t n, int attr)
 {
-  /* The escape of special[k] is escapes[k]. */
-  static const char special[] = "&<>\"'\t\n\r";
-  static const char escapes[8][7] = {"&amp;", "&lt;", "&gt;", "&quot;",
-                                     "&apos;", "&#9;", "&#10;", "&#13;"};
-  unsigned char stop = attr ? XEP0077__C_ATTR : XEP0077__C_TEXT;
+  /* The escape of special[k] is escapes[k]. Text (attr 0) escapes the
+     first four (> CR < &), an attribute value (attr 1) the seven after
+     '>'; ']' in text and UTF-8 bytes go out as they are. */
+  static const char special[] = ">\r<&\n\t'\"";
+  static const char escapes[8][7] = {"&gt;", "&#13;", "&lt;", "&amp;",
+                                     "&#10;", "&#9;", "&apos;", "&quot;"};
   size_t i;
   if (w->err) return w->err;
   if (!xep0077__w_valid(s, n)) return w->err = XEP0077_ERR_XMLW_INPUT;
   for (i = 0; i < n; i++) {
-    /* ']' in text and UTF-8 bytes go out as they are; the NUL test only
-       keeps strchr off the terminator (w_valid has refused NUL already). */
-    const char *k = (xep0077__cls[(unsigned char)s[i]] & stop) && s[i] ? strchr(special, s[i]) : NULL;
+    /* memchr, not strchr: a NUL is not found (w_valid refused it anyway) */
+    const char *k = (const char *)memchr(special + attr, s[i], attr ? 7 : 4);
     if (k) xep0077__w_puts(w, escapes[k - special]);
     else xep0077__w_put(w, s + i, 1);
   }
