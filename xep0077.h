@@ -2567,13 +2567,15 @@ XEP0077__COLD static int xep0077__reply_from_ok(const xep0077 *c, const char *fr
 static void xep0077__acc(xep0077 *c)
 {
   size_t n = c->xml.text_len;
+  char *d;
   if (c->acc_len + n >= sizeof c->acc) {
     n = sizeof c->acc - 1 - c->acc_len;
     c->saw_text = 2; /* overflow: too long for what we read */
   }
-  memcpy(c->acc + c->acc_len, c->xml.text, n);
-  c->acc_len += n;
-  c->acc[c->acc_len] = 0;
+  d = c->acc + c->acc_len;
+  c->acc_len += n; /* before the call: not reloaded after it */
+  memcpy(d, c->xml.text, n);
+  d[n] = 0;
 }
 
 /* Fill c->error from the children of an <error/> (IQ), <stream:error/> or
@@ -3004,8 +3006,8 @@ static const char *xep0077__q_text(xep0077_query *q, const char *t, size_t n)
 {
   char *s = q->pool + q->pool_len;
   if (q->pool_len + n + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return NULL; }
+  q->pool_len += n; /* before the call: not reloaded after it */
   memcpy(s, t, n);
-  q->pool_len += n;
   s[n] = 0;
   return s;
 }
