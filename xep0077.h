@@ -2558,9 +2558,10 @@ XEP0077__COLD static int xep0077__reply_from_ok(const xep0077 *c, const char *fr
   if (xep0077__streq_ci(from, c->iq_to[0] ? c->iq_to : c->cfg.domain)) return 1;
   if (c->iq_to[0]) return 0;
   if (!*from) return 1;
-  /* our full JID or its bare part (never when jid is "": from is not) */
+  /* our full JID or its bare part (never when jid is "": from is not):
+     as long as the bare part, from is compared with that, else whole */
   bl = strcspn(c->jid, "/");
-  return !strncmp(from, c->jid, bl) && (!from[bl] || !strcmp(from + bl, c->jid + bl));
+  return !strncmp(from, c->jid, strlen(from) == bl ? bl : (size_t)-1);
 }
 
 /* The TEXT event's piece appended to acc[]. */
