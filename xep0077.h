@@ -2525,7 +2525,8 @@ XEP0077DEF int xep0077_iq_begin(xep0077 *c, const char *type, const char *to)
 static int xep0077__iq_arm(xep0077 *c, xep0077_iq_fn fn, void *user)
 {
   int rc;
-  while (c->w.depth > 0 && !c->w.err) xep0077_xmlw_end(&c->w);
+  /* close all; _end returns the sticky error, which stops it */
+  while (c->w.depth > 0 && !xep0077_xmlw_end(&c->w)) continue;
   if ((rc = xep0077__out_end(c)) != 0) {
     c->next_id[0] = 0;
     return rc;
