@@ -1681,18 +1681,13 @@ XEP0077__COLD static int xep0077__w_puts(xep0077_xmlw *w, const char *s)
   return xep0077__w_put(w, s, strlen(s));
 }
 
-/* a, then b, then c: NUL-terminated. One call site in a loop is smaller
-   than three. */
+/* a, then b, then c: NUL-terminated. */
 XEP0077__COLD static int xep0077__w_put3(xep0077_xmlw *w, const char *a, const char *b,
                                          const char *c)
 {
-  const char *v[3];
-  int i;
-  v[0] = a;
-  v[1] = b;
-  v[2] = c;
-  for (i = 0; i < 3; i++) xep0077__w_puts(w, v[i]);
-  return w->err;
+  xep0077__w_puts(w, a);
+  xep0077__w_puts(w, b);
+  return xep0077__w_puts(w, c);
 }
 
 /* User text must be valid UTF-8 without the characters XML forbids. */
