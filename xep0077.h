@@ -1730,8 +1730,9 @@ static int xep0077__w_escaped(xep0077_xmlw *w, const char *s, size_t n, int attr
   if (w->err) return w->err;
   if (!xep0077__w_valid(s, n)) return w->err = XEP0077_ERR_XMLW_INPUT;
   for (i = 0; i < n; i++) {
-    /* memchr, not strchr: a NUL is not found (w_valid refused it anyway) */
-    const char *k = (const char *)memchr(special + attr, s[i], attr ? 7 : 4);
+    /* memchr, not strchr: a NUL is not found (w_valid refused it anyway);
+       4 or 7 bytes, by arithmetic rather than a branch */
+    const char *k = (const char *)memchr(special + attr, s[i], 4 + 3 * (size_t)attr);
     if (k) xep0077__w_puts(w, escapes[k - special]);
     else xep0077__w_put(w, s + i, 1);
   }
