@@ -3072,9 +3072,9 @@ static xep0077_item *xep0077__q_item(xep0077_query *q, int kind, int *count)
 
 XEP0077DEF const xep0077_item *xep0077_form_item(const xep0077_query *q, int i, int kind, int k)
 {
-  int j;
-  for (j = 0; j < q->nitems; j++)
-    if (q->item[j].field == i && q->item[j].kind == kind && k-- == 0) return &q->item[j];
+  const xep0077_item *it = q->item, *end = it + q->nitems;
+  for (; it < end; it++)
+    if (it->field == i && it->kind == kind && k-- == 0) return it;
   return NULL;
 }
 
