@@ -1713,18 +1713,19 @@ static int xep0077__w_put(xep0077_xmlw *w, const char *s, size_t n)
   return w->err;
 }
 
-/* a, then b, then c: NUL-terminated. One call site in a loop is smaller
-   than three. */
+/* A NUL-terminated string: the one strlen call site for markup. */
+XEP0077__COLD static int xep0077__w_puts(xep0077_xmlw *w, const char *s)
+{
+  return xep0077__w_put(w, s, strlen(s));
+}
+
+/* a, then b, then c: NUL-terminated. */
 XEP0077__COLD static int xep0077__w_put3(xep0077_xmlw *w, const char *a, const char *b,
                                          const char *c)
 {
-  const char *v[3];
-  int i;
-  v[0] = a;
-  v[1] = b;
-  v[2] = c;
-  for (i = 0; i < 3; i++) xep0077__w_put(w, v[i], strlen(v[i]));
-  return w->err;
+  xep0077__w_puts(w, a);
+  xep0077__w_puts(w, b);
+  return xep0077__w_puts(w, c);
 }
 
 /* User text must be valid UTF-8 without the characters XML forbids. */
@@ -1743,44 +1744,58 @@ static int xep0077__w_valid(const char *s, size_t n)
    colon, and the local part starts like a name. */
 static int xep0077__w_name(const char *q)
 {
+  unsigned need = XEP0077__C_START; /* the class the next character needs */
   int colon = 0;
-  if (!q || !XEP0077__IS(*q, C_START)) return 0;
-  for (; *q; q++) {
-    if (*q == ':') {
-      if (colon++ || !XEP0077__IS(q[1], C_START)) return 0;
-    } else if (!XEP0077__IS(*q, C_NAME)) { /* never a byte >= 0x80 */
-      return 0;
-    }
+  for (; q && *q; q++) { /* NULL: refused, like "" */
+    /* ':' neither first nor right after the colon, nor a second one */
+    if (*q == ':' && need == XEP0077__C_NAME && !colon++) need = XEP0077__C_START;
+    else if (xep0077__cls[(unsigned char)*q] & need) need = XEP0077__C_NAME; /* never >= 0x80 */
+    else return 0;
   }
-  return 1;
+  return need == XEP0077__C_NAME; /* not empty, not ending in ':' */
 }
 
-/* Escaped text or attribute value. */
+/* Escaped text (attr 0) or attribute value (attr 1). */
 static int xep0077__w_escaped(xep0077_xmlw *w, const char *s, size_t n, int attr)
 {
-  /* The escape of special[k] is escapes[k]. */
-  static const char special[] = "&<>\"'\t\n\r";
-  static const char escapes[8][7] = {"&amp;", "&lt;", "&gt;", "&quot;",
-                                     "&apos;", "&#9;", "&#10;", "&#13;"};
-  unsigned char stop = attr ? XEP0077__C_ATTR : XEP0077__C_TEXT;
+  /* The escape of special[k] is escapes[k]. Text (attr 0) escapes the
+     first four (> CR < &), an attribute value (attr 1) the seven after
+     '>'; ']' in text and UTF-8 bytes go out as they are. */
+  static const char special[] = ">\r<&\n\t'\"";
+  static const char escapes[8][7] = {"&gt;", "&#13;", "&lt;", "&amp;",
+                                     "&#10;", "&#9;", "&apos;", "&quot;"};
   size_t i;
   if (w->err) return w->err;
   if (!xep0077__w_valid(s, n)) return w->err = XEP0077_ERR_XMLW_INPUT;
   for (i = 0; i < n; i++) {
-    /* ']' in text and UTF-8 bytes go out as they are; the NUL test only
-       keeps strchr off the terminator (w_valid has refused NUL already). */
-    const char *k = (xep0077__cls[(unsigned char)s[i]] & stop) && s[i] ? strchr(special, s[i]) : NULL;
-    if (k) xep0077__w_put(w, escapes[k - special], strlen(escapes[k - special]));
+    /* memchr, not strchr: a NUL is not found (w_valid refused it anyway);
+       4 or 7 bytes, by arithmetic rather than a branch */
+    const char *k = (const char *)memchr(special + attr, s[i], 4 + 3 * (size_t)attr);
+    if (k) xep0077__w_puts(w, escapes[k - special]);
     else xep0077__w_put(w, s + i, 1);
   }
   return w->err;
 }
 
+/* The writer's markup in one array: each function loads one address and
+   reaches its strings by small offsets, instead of a literal word each. */
+static const char xep0077__w_mark[] = "</\0>\0<\0 \0='";
+enum { /* offsets: each string runs to the next NUL */
+  XEP0077__M_ETAG = 0,   /* "</", and one further "/" */
+  XEP0077__M_EMPTY = 2,  /* ""   */
+  XEP0077__M_GT = 3,     /* ">"  */
+  XEP0077__M_LT = 5,     /* "<"  */
+  XEP0077__M_SPACE = 7,  /* " "  */
+  XEP0077__M_EQ = 9,     /* "='" */
+  XEP0077__M_QUOTE = 10  /* "'"  */
+};
+#define XEP0077__M(name) (xep0077__w_mark + XEP0077__M_##name)
+
 static int xep0077__w_close_tag(xep0077_xmlw *w)
 {
   if (w->open) {
     w->open = 0;
-    xep0077__w_put(w, ">", 1);
+    xep0077__w_put(w, XEP0077__M(GT), 1);
   }
   return w->err;
 }
@@ -1791,7 +1806,7 @@ XEP0077DEF int xep0077_xmlw_start(xep0077_xmlw *w, const char *name)
   if (!xep0077__w_name(name)) return w->err = XEP0077_ERR_XMLW_INPUT;
   if (w->depth >= XEP0077_XML_MAX_DEPTH) return w->err = XEP0077_ERR_XMLW_STATE;
   xep0077__w_close_tag(w);
-  xep0077__w_put3(w, "<", name, "");
+  xep0077__w_put3(w, XEP0077__M(LT), name, XEP0077__M(EMPTY));
   w->names[w->depth++] = name;
   w->open = 1;
   return w->err;
@@ -1802,9 +1817,9 @@ XEP0077DEF int xep0077_xmlw_attr(xep0077_xmlw *w, const char *name, const char *
   if (w->err) return w->err;
   if (!w->open) return w->err = XEP0077_ERR_XMLW_STATE;
   if (!xep0077__w_name(name) || !value) return w->err = XEP0077_ERR_XMLW_INPUT;
-  xep0077__w_put3(w, " ", name, "='");
+  xep0077__w_put3(w, XEP0077__M(SPACE), name, XEP0077__M(EQ));
   xep0077__w_escaped(w, value, strlen(value), 1);
-  return xep0077__w_put(w, "'", 1);
+  return xep0077__w_put(w, XEP0077__M(QUOTE), 1);
 }
 
 XEP0077DEF int xep0077_xmlw_textn(xep0077_xmlw *w, const char *text, size_t n)
@@ -1823,17 +1838,15 @@ XEP0077DEF int xep0077_xmlw_text(xep0077_xmlw *w, const char *text)
 
 XEP0077DEF int xep0077_xmlw_end(xep0077_xmlw *w)
 {
-  const char *name, *head;
+  /* "</" name ">", or with no content "/" "" ">" */
+  int open = w->open;
+  const char *name;
   if (w->err) return w->err;
   if (!w->depth) return w->err = XEP0077_ERR_XMLW_STATE;
   name = w->names[--w->depth];
-  head = "</";
-  if (w->open) { /* no content: "/>" */
-    w->open = 0;
-    head = "/";
-    name = "";
-  }
-  return xep0077__w_put3(w, head, name, ">");
+  w->open = 0;
+  return xep0077__w_put3(w, XEP0077__M(ETAG) + open, open ? XEP0077__M(EMPTY) : name,
+                         XEP0077__M(GT));
 }
 
 XEP0077DEF int xep0077_xmlw_flush(xep0077_xmlw *w)
@@ -2032,15 +2045,14 @@ static int xep0077__digits(const char *s, int v, int lim)
   return v;
 }
 
+/* ASCII case-insensitive equality. Two bytes that differ are still equal
+   when they differ only in the case bit (32) and are letters: then both
+   are, and either one with the bit set is in a..z. */
 static int xep0077__streq_ci(const char *a, const char *b)
 {
-  for (; *a && *b; a++, b++) {
-    char x = *a, y = *b;
-    if (x >= 'A' && x <= 'Z') x = (char)(x + 32);
-    if (y >= 'A' && y <= 'Z') y = (char)(y + 32);
-    if (x != y) return 0;
-  }
-  return *a == *b;
+  for (; *a; a++, b++)
+    if (*a != *b && ((*a ^ *b) != 32 || (unsigned)((*a | 32) - 'a') > 25)) return 0;
+  return !*b;
 }
 
 /* String src into dst[cap], cut to fit. */
@@ -2063,8 +2075,9 @@ XEP0077__COLD static int xep0077__keep(char *dst, size_t cap, const char *s)
    text the writer accepts. */
 static int xep0077__text_ok(const char *s, size_t min)
 {
-  size_t n = s ? strlen(s) : 0;
-  return s && n >= min && xep0077__w_valid(s, n);
+  size_t n;
+  if (!s || (n = strlen(s)) < min) return 0;
+  return xep0077__w_valid(s, n); /* 0 or 1 already: a tail call */
 }
 
 static void xep0077__log(xep0077 *c, int dir, const char *s, size_t n)
@@ -2083,7 +2096,7 @@ XEP0077__COLD static void xep0077__out_begin(xep0077 *c)
 
 XEP0077__COLD static void xep0077__put(xep0077 *c, const char *s)
 {
-  xep0077__w_put(&c->w, s, strlen(s));
+  xep0077__w_puts(&c->w, s);
 }
 
 /* Markup up to an attribute value's quote, then the value, escaped. */
@@ -2546,13 +2559,14 @@ XEP0077DEF int xep0077_iq_begin(xep0077 *c, const char *type, const char *to)
 static int xep0077__iq_arm(xep0077 *c, xep0077_iq_fn fn, void *user)
 {
   int rc;
-  while (c->w.depth > 0 && !c->w.err) xep0077_xmlw_end(&c->w);
+  /* close all; _end returns the sticky error, which stops it */
+  while (c->w.depth > 0 && !xep0077_xmlw_end(&c->w)) continue;
   if ((rc = xep0077__out_end(c)) != 0) {
     c->next_id[0] = 0;
     return rc;
   }
   if (!c->next_id[0]) return XEP0077_ERR_STATE; /* no xep0077_iq_begin */
-  memcpy(c->iq_id, c->next_id, sizeof c->iq_id);
+  xep0077__copy(c->iq_id, sizeof c->iq_id, c->next_id); /* a call: smaller than an inline copy */
   c->next_id[0] = 0;
   c->iq_fn = fn;
   c->iq_user = user;
@@ -2579,22 +2593,25 @@ XEP0077__COLD static int xep0077__reply_from_ok(const xep0077 *c, const char *fr
   if (xep0077__streq_ci(from, c->iq_to[0] ? c->iq_to : c->cfg.domain)) return 1;
   if (c->iq_to[0]) return 0;
   if (!*from) return 1;
-  /* our full JID or its bare part (never when jid is "": from is not) */
+  /* our full JID or its bare part (never when jid is "": from is not):
+     as long as the bare part, from is compared with that, else whole */
   bl = strcspn(c->jid, "/");
-  return !strncmp(from, c->jid, bl) && (!from[bl] || !strcmp(from + bl, c->jid + bl));
+  return !strncmp(from, c->jid, strlen(from) == bl ? bl : (size_t)-1);
 }
 
 /* The TEXT event's piece appended to acc[]. */
 static void xep0077__acc(xep0077 *c)
 {
   size_t n = c->xml.text_len;
+  char *d;
   if (c->acc_len + n >= sizeof c->acc) {
     n = sizeof c->acc - 1 - c->acc_len;
     c->saw_text = 2; /* overflow: too long for what we read */
   }
-  memcpy(c->acc + c->acc_len, c->xml.text, n);
-  c->acc_len += n;
-  c->acc[c->acc_len] = 0;
+  d = c->acc + c->acc_len;
+  c->acc_len += n; /* before the call: not reloaded after it */
+  memcpy(d, c->xml.text, n);
+  d[n] = 0;
 }
 
 /* Fill c->error from the children of an <error/> (IQ), <stream:error/> or
@@ -2603,15 +2620,19 @@ static void xep0077__error_event(xep0077 *c, int ev, int depth, int cond_ns)
 {
   xep0077_xml *p = &c->xml;
   if (p->depth != depth) return;
-  if (ev == XEP0077_XML_START && xep0077__word(p->ns) == cond_ns) {
+  if (ev == XEP0077_XML_START) {
+    if (xep0077__word(p->ns) != cond_ns) return;
     if (xep0077__word(p->name) == XEP0077__W_TEXT) c->saw_text = 1;
     else if (!c->error.condition[0])
       xep0077__copy(c->error.condition, sizeof c->error.condition, p->name);
-  } else if (ev == XEP0077_XML_TEXT && c->saw_text == 1) {
-    size_t have = strlen(c->error.text);
-    xep0077__copy(c->error.text + have, sizeof c->error.text - have, p->text);
-  } else if (ev == XEP0077_XML_END && c->saw_text == 1) { /* 2 (acc full) stays */
-    c->saw_text = 0;
+  } else if (c->saw_text == 1) { /* 2 (acc full) stays */
+    /* TEXT or END: at depth 2 or 3 the parser reports no other event */
+    if (ev == XEP0077_XML_END) {
+      c->saw_text = 0;
+    } else {
+      size_t have = strlen(c->error.text);
+      xep0077__copy(c->error.text + have, sizeof c->error.text - have, p->text);
+    }
   }
 }
 
@@ -2653,7 +2674,7 @@ static int xep0077__bind_fn(xep0077 *c, int ev)
 /* <name xmlns='ns'> in the output: the payloads' elements. */
 XEP0077__COLD static void xep0077__start_ns(xep0077 *c, int name, int ns)
 {
-  xep0077_xmlw_start(&c->w, XEP0077__LIT(name));
+  xep0077__wstart(c, name);
   xep0077__wattr(c, XEP0077__L(xmlns), XEP0077__LIT(ns));
 }
 
@@ -3021,8 +3042,8 @@ static const char *xep0077__q_text(xep0077_query *q, const char *t, size_t n)
 {
   char *s = q->pool + q->pool_len;
   if (q->pool_len + n + 1 > sizeof q->pool) { q->err = XEP0077_ERR_NOMEM; return NULL; }
+  q->pool_len += n; /* before the call: not reloaded after it */
   memcpy(s, t, n);
-  q->pool_len += n;
   s[n] = 0;
   return s;
 }
@@ -3089,9 +3110,9 @@ static xep0077_item *xep0077__q_item(xep0077_query *q, int kind, int *count)
 
 XEP0077DEF const xep0077_item *xep0077_form_item(const xep0077_query *q, int i, int kind, int k)
 {
-  int j;
-  for (j = 0; j < q->nitems; j++)
-    if (q->item[j].field == i && q->item[j].kind == kind && k-- == 0) return &q->item[j];
+  const xep0077_item *it = q->item, *end = it + q->nitems;
+  for (; it < end; it++)
+    if (it->field == i && it->kind == kind && k-- == 0) return it;
   return NULL;
 }
 
