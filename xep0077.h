@@ -2954,7 +2954,9 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
   }
   if (c->status == XEP0077_PENDING) return XEP0077_PENDING;
   if (c->op == XEP0077__OP_NONE) return xep0077__take_late(c); /* reported once */
-  if (c->op == XEP0077__OP_LOGIN || c->password) xep0077__sasl_wipe(c);
+  /* password is set only while a login runs: login_start sets it after op()
+     and, failing, wipes it before op goes NONE; here it goes with the op. */
+  if (c->op == XEP0077__OP_LOGIN) xep0077__sasl_wipe(c);
   c->new_pass = c->old_pass = NULL;
   c->reg_kind = c->remove_sent = 0;
   c->op = XEP0077__OP_NONE;
