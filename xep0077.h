@@ -2945,7 +2945,8 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
       (long)(c->cfg.now_ms(c->cfg.user) - c->deadline) >= 0) {
     xep0077__fail(c, c->op == XEP0077__OP_CLOSE ? 0 : XEP0077_ERR_TIMEOUT);
   }
-  if (c->phase == XEP0077__P_CLOSED) xep0077__tls_close(c);
+  /* No TLS to close here: only fail() makes the phase CLOSED, right after
+     its tls_close(), and tls_active is set only in phase TLS (tls_step). */
   /* All of it read, or never to be read (the stream ended with input still
      buffered, which may hold the same secret): forget it. */
   if (secret && (!xep0077_xml_pending(&c->xml) || c->phase == XEP0077__P_CLOSED)) {
