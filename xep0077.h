@@ -2694,8 +2694,12 @@ static void xep0077__features_done(xep0077 *c)
     else xep0077__bind(c);
     return;
   }
+  /* Here only on connect's way: not authenticated (SASL's success set that
+     before the restart, and bind follows it above), so this <stream:features/>
+     follows connect_start's header or its STARTTLS: the connect runs
+     (PENDING, else fail() closed the stream and nothing is parsed). */
   c->phase = XEP0077__P_READY;
-  if (c->op == XEP0077__OP_CONNECT) xep0077__finish(c, 0);
+  c->status = 0;
 }
 
 /* One parser event. Stanza-level routing happens at depth 1. */
