@@ -2619,7 +2619,10 @@ static void xep0077__bind(xep0077 *c);
 static int xep0077__change_form(xep0077 *c, xep0077_query *q);
 
 /* The reply to the IQ we sent has ended (iq_id is cleared already):
-   complete the operation. */
+   complete the operation. It runs (PENDING): an IQ is armed only for one
+   (iq_send starts its op, bind runs in the login, change_form in the
+   registration call), and an op ends otherwise only through fail(), which
+   closes the stream, so no reply is read after it. */
 XEP0077__COLD static void xep0077__reply_done(xep0077 *c, int rc)
 {
   if (c->phase == XEP0077__P_BIND) {
@@ -2628,11 +2631,11 @@ XEP0077__COLD static void xep0077__reply_done(xep0077 *c, int rc)
       xep0077__fail(c, rc == XEP0077_ERR_IQ ? XEP0077_ERR_BIND : rc);
     } else {
       c->phase = XEP0077__P_READY;
-      xep0077__finish(c, 0);
+      c->status = 0;
     }
     return;
   }
-  xep0077__finish(c, rc);
+  c->status = rc;
 }
 
 static int xep0077__bind_fn(xep0077 *c, int ev)
