@@ -2351,6 +2351,8 @@ static int xep0077__sasl_auth(xep0077 *c)
     xep0077__b64_enc((const unsigned char *)o, n, b64);
     memmove(o, o + 3, n - 3); /* keep the bare message only */
     c->scram_len = n - 3;
+    c->scram_step = 1; /* SCRAM only (PLAIN takes no challenge); if the
+                          <auth> fails to go out, login_start wipes it */
   } else { /* PLAIN: \0user\0password */
     unsigned char *raw = (unsigned char *)c->scram;
     n = ul + pl + 2;
@@ -2363,10 +2365,7 @@ static int xep0077__sasl_auth(xep0077 *c)
   }
   rc = xep0077__sasl_send(c, auth[c->sasl_alg == 256 ? 2 : c->sasl_alg], b64, "</auth>");
   xep0077__wipe(b64, sizeof b64);
-  if (!rc) {
-    c->phase = XEP0077__P_SASL;
-    c->scram_step = 1;
-  }
+  if (!rc) c->phase = XEP0077__P_SASL;
   return rc;
 }
 
@@ -2387,7 +2386,7 @@ static int xep0077__sasl_challenge(xep0077 *c)
   unsigned long iter = 0;
   int rc = XEP0077_ERR_PROTOCOL;
 
-  if (!alg || c->scram_step != 1) return rc; /* one challenge */
+  if (c->scram_step != 1) return rc; /* SCRAM, and one challenge */
   sl = xep0077__b64_dec(c->acc, c->acc_len, sf, sizeof sf - 1, NULL);
   if (sl < 0) return rc;
   sf[sl] = 0;
