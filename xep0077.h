@@ -2625,9 +2625,11 @@ static int xep0077__change_form(xep0077 *c, xep0077_query *q);
 XEP0077__COLD static void xep0077__reply_done(xep0077 *c, int rc)
 {
   if (c->phase == XEP0077__P_BIND) {
-    if (rc) { /* an unbound stream is good for nothing; the login runs
-                 (PENDING), so fail() ends it and leaves late alone */
-      xep0077__fail(c, rc == XEP0077_ERR_IQ ? XEP0077_ERR_BIND : rc);
+    /* bind_fn returns only 0, so rc is 0 or ERR_IQ (an error reply). An
+       unbound stream is good for nothing; the login runs (PENDING), so
+       fail() ends it and leaves late alone. */
+    if (rc || !c->jid[0]) {
+      xep0077__fail(c, XEP0077_ERR_BIND);
     } else {
       c->phase = XEP0077__P_READY;
       c->status = 0;
@@ -2646,10 +2648,8 @@ static int xep0077__bind_fn(xep0077 *c, int ev)
     else if (ev == XEP0077_XML_START) c->acc_len = 0;
     /* A JID too long to keep stays "": cut, it would not be ours (ERR_BIND) */
     else if (c->acc_len < sizeof c->jid) xep0077__copy(c->jid, sizeof c->jid, c->acc);
-  } else if (ev == XEP0077_XML_STANZA_END && !c->jid[0] && !c->error.condition[0]) {
-    return XEP0077_ERR_BIND;
   }
-  return 0;
+  return 0; /* a reply without a JID is reply_done's to fail */
 }
 
 /* <name xmlns='ns'> in the output: the payloads' elements. */
