@@ -2662,7 +2662,7 @@ XEP0077__COLD static void xep0077__start_ns(xep0077 *c, int name, int ns)
 static void xep0077__bind(xep0077 *c)
 {
   int rc;
-  c->phase = XEP0077__P_BIND; /* jid is "": features_done binds only then */
+  c->phase = XEP0077__P_BIND; /* jid is "" (see features_done) */
   if ((rc = xep0077__iq_start(c, "set", NULL)) == 0) {
     xep0077__start_ns(c, XEP0077__L(bind), XEP0077__L(ns_bind));
     if (c->cfg.resource && *c->cfg.resource) {
@@ -2691,7 +2691,10 @@ static void xep0077__features_done(xep0077 *c)
       return;
     }
   }
-  if (c->authenticated && !c->jid[0]) { /* after SASL: bind first */
+  /* After SASL: bind first. jid is "" then: only the bind reply sets it,
+     and features follow only a restart (connect's, STARTTLS's, SASL's),
+     none of which comes once bound. */
+  if (c->authenticated) {
     if (!(c->features & XEP0077__FT_BIND)) xep0077__fail(c, XEP0077_ERR_BIND);
     else xep0077__bind(c);
     return;
