@@ -2918,18 +2918,28 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
 {
   int rc, ev = 0, rounds, secret = 0;
   c->again = 0;
-  /* Bounded work per call, so a game frame stays short whatever arrives. */
-  for (rounds = 0; c->phase != XEP0077__P_IDLE && c->phase != XEP0077__P_CLOSED; rounds++) {
-    if (rounds == 16) { c->again = 1; break; }
+  /* Bounded work per call, so a game frame stays short whatever arrives.
+     Each round begins by sending what is queued, and so does the end: the
+     last pass (16: a round too many; 17: after a read that would block)
+     only flushes. phase < P_TLS: the phases that send and parse (TLS and
+     CLOSED sort last). */
+  for (rounds = 0;; rounds++) {
+    /* a round too many on a live stream (IDLE only ever ends round 0):
+       said before a failing flush closes it */
+    if (rounds == 16 && c->phase != XEP0077__P_CLOSED) c->again = 1;
+    if (c->phase < XEP0077__P_TLS && (rc = xep0077__flush(c)) != 0) xep0077__fail(c, rc);
+    if (c->phase == XEP0077__P_IDLE || c->phase == XEP0077__P_CLOSED || rounds >= 16) break;
     if (c->phase == XEP0077__P_TLS) { /* also right after <proceed/> */
       xep0077__tls_step(c);
       if (c->phase == XEP0077__P_TLS) break; /* waits for the peer */
       continue;
     }
-    if ((rc = xep0077__flush(c)) != 0) { xep0077__fail(c, rc); break; }
     if (!xep0077_xml_pending(&c->xml)) {
       int n = xep0077__io(c, 1, c->in, sizeof c->in);
-      if (n == XEP0077_WANT_READ || n == XEP0077_WANT_WRITE) break;
+      if (n == XEP0077_WANT_READ || n == XEP0077_WANT_WRITE) {
+        rounds = 16; /* one more flush, then out (not "again") */
+        continue;
+      }
       if (n < 0) { /* after our </stream:stream>, the close is the answer */
         xep0077__fail(c, n == XEP0077_ERR_CLOSED && c->phase == XEP0077__P_CLOSING ? 0 : n);
         break;
@@ -2942,14 +2952,11 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
       }
       xep0077_xml_feed(&c->xml, c->in, (size_t)n);
     }
-    /* phase < P_TLS: the phases that parse (TLS and CLOSED sort last) */
     while (c->phase < XEP0077__P_TLS && (ev = xep0077_xml_next(&c->xml)) != 0) {
       if (ev < 0) xep0077__fail(c, ev); /* which ends both loops */
       else xep0077__event(c, ev);
     }
   }
-  if (c->phase < XEP0077__P_TLS && (rc = xep0077__flush(c)) != 0)
-    xep0077__fail(c, rc);
   if (c->status == XEP0077_PENDING && /* an op runs (see xep0077__op) */
       (long)(c->cfg.now_ms(c->cfg.user) - c->deadline) >= 0) {
     xep0077__fail(c, c->op == XEP0077__OP_CLOSE ? 0 : XEP0077_ERR_TIMEOUT);
