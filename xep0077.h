@@ -2409,9 +2409,10 @@ static int xep0077__sasl_challenge(xep0077 *c)
     if (iter > 0xFFFFFFFul) return XEP0077_ERR_SASL_ITERATIONS; /* too many */
   } while (++i < len[2]);
   if (iter < 4096 || iter > c->cfg.scram_max_iterations) return XEP0077_ERR_SASL_ITERATIONS;
-  /* The server's nonce must extend ours (the tail of client-first-bare). */
-  if (!(it = strstr(c->scram, ",r="))) return rc;
-  it += 3;
+  /* The server's nonce must extend ours (the tail of client-first-bare,
+     which scram[] holds as sasl_auth wrote it, scram_step being 1: its
+     first ",r=" is there, for the saslname has ',' escaped). */
+  it = strstr(c->scram, ",r=") + 3;
   i = c->scram_len - (size_t)(it - c->scram);
   if (len[0] <= i || strncmp(f[0], it, i)) return rc;
   /* The AuthMessage, client-first-bare "," server-first ","
