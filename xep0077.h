@@ -2623,7 +2623,7 @@ static int xep0077__change_form(xep0077 *c, xep0077_query *q);
    (iq_send starts its op, bind runs in the login, change_form in the
    registration call), and an op ends otherwise only through fail(), which
    closes the stream, so no reply is read after it. */
-XEP0077__COLD static void xep0077__reply_done(xep0077 *c, int rc)
+static void xep0077__reply_done(xep0077 *c, int rc)
 {
   if (c->phase == XEP0077__P_BIND) {
     /* bind_fn returns only 0, so rc is 0 or ERR_IQ (an error reply). An
