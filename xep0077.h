@@ -2835,10 +2835,12 @@ static void xep0077__event(xep0077 *c, int ev)
       }
       xep0077__error_event(c, ev, 3, XEP0077__W_STANZAS_NS);
     }
-    if (ev == XEP0077_XML_STANZA_END) c->iq_id[0] = 0; /* a follow-up may go out */
     if (c->iq_fn) rc = c->iq_fn(c, ev);
     if (rc > 0) rc = 0; /* only statuses end the call; PENDING is not one */
     if (ev == XEP0077_XML_STANZA_END) {
+      /* A follow-up may go out (change_form's). No iq_fn reads iq_id, and
+         none can begin an IQ: the call runs, so iq_begin refuses anyway. */
+      c->iq_id[0] = 0;
       if (!rc && c->reply_err) rc = XEP0077_ERR_IQ;
       if (rc == XEP0077_ERR_IQ && c->reg_kind == XEP0077__R_CHANGE) {
         int more = xep0077__change_form(c, (xep0077_query *)c->iq_user);
