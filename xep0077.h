@@ -2972,8 +2972,9 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
     xep0077__wipe(c->in, sizeof c->in);
     xep0077__xml_scrub(&c->xml);
   }
-  if (c->status == XEP0077_PENDING) return XEP0077_PENDING;
+  /* (no op: the status is not PENDING, see xep0077__op) */
   if (c->op == XEP0077__OP_NONE) return xep0077__take_late(c); /* reported once */
+  if (c->status == XEP0077_PENDING) return XEP0077_PENDING;
   /* password is set only while a login runs: login_start sets it after op()
      and, failing, wipes it before op goes NONE; here it goes with the op. */
   if (c->op == XEP0077__OP_LOGIN) xep0077__sasl_wipe(c);
