@@ -2364,6 +2364,8 @@ static int xep0077__sasl_auth(xep0077 *c)
     xep0077__b64_enc((const unsigned char *)o, n, b64);
     memmove(o, o + 3, n - 3); /* keep the bare message only */
     c->scram_len = n - 3;
+    c->scram_step = 1; /* SCRAM only (PLAIN takes no challenge); if the
+                          <auth> fails to go out, login_start wipes it */
   } else { /* PLAIN: \0user\0password */
     unsigned char *raw = (unsigned char *)c->scram;
     n = ul + pl + 2;
@@ -2376,10 +2378,7 @@ static int xep0077__sasl_auth(xep0077 *c)
   }
   rc = xep0077__sasl_send(c, auth[c->sasl_alg == 256 ? 2 : c->sasl_alg], b64, "</auth>");
   xep0077__wipe(b64, sizeof b64);
-  if (!rc) {
-    c->phase = XEP0077__P_SASL;
-    c->scram_step = 1;
-  }
+  if (!rc) c->phase = XEP0077__P_SASL;
   return rc;
 }
 
@@ -2400,7 +2399,7 @@ static int xep0077__sasl_challenge(xep0077 *c)
   unsigned long iter = 0;
   int rc = XEP0077_ERR_PROTOCOL;
 
-  if (!alg || c->scram_step != 1) return rc; /* one challenge */
+  if (c->scram_step != 1) return rc; /* SCRAM, and one challenge */
   sl = xep0077__b64_dec(c->acc, c->acc_len, sf, sizeof sf - 1, NULL);
   if (sl < 0) return rc;
   sf[sl] = 0;
@@ -2423,9 +2422,10 @@ static int xep0077__sasl_challenge(xep0077 *c)
     if (iter > 0xFFFFFFFul) return XEP0077_ERR_SASL_ITERATIONS; /* too many */
   } while (++i < len[2]);
   if (iter < 4096 || iter > c->cfg.scram_max_iterations) return XEP0077_ERR_SASL_ITERATIONS;
-  /* The server's nonce must extend ours (the tail of client-first-bare). */
-  if (!(it = strstr(c->scram, ",r="))) return rc;
-  it += 3;
+  /* The server's nonce must extend ours (the tail of client-first-bare,
+     which scram[] holds as sasl_auth wrote it, scram_step being 1: its
+     first ",r=" is there, for the saslname has ',' escaped). */
+  it = strstr(c->scram, ",r=") + 3;
   i = c->scram_len - (size_t)(it - c->scram);
   if (len[0] <= i || strncmp(f[0], it, i)) return rc;
   /* The AuthMessage, client-first-bare "," server-first ","
@@ -2640,20 +2640,25 @@ static void xep0077__bind(xep0077 *c);
 static int xep0077__change_form(xep0077 *c, xep0077_query *q);
 
 /* The reply to the IQ we sent has ended (iq_id is cleared already):
-   complete the operation. */
-XEP0077__COLD static void xep0077__reply_done(xep0077 *c, int rc)
+   complete the operation. It runs (PENDING): an IQ is armed only for one
+   (iq_send starts its op, bind runs in the login, change_form in the
+   registration call), and an op ends otherwise only through fail(), which
+   closes the stream, so no reply is read after it. */
+static void xep0077__reply_done(xep0077 *c, int rc)
 {
   if (c->phase == XEP0077__P_BIND) {
-    if (rc) { /* an unbound stream is good for nothing; the login runs
-                 (PENDING), so fail() ends it and leaves late alone */
-      xep0077__fail(c, rc == XEP0077_ERR_IQ ? XEP0077_ERR_BIND : rc);
+    /* bind_fn returns only 0, so rc is 0 or ERR_IQ (an error reply). An
+       unbound stream is good for nothing; the login runs (PENDING), so
+       fail() ends it and leaves late alone. */
+    if (rc || !c->jid[0]) {
+      xep0077__fail(c, XEP0077_ERR_BIND);
     } else {
       c->phase = XEP0077__P_READY;
-      xep0077__finish(c, 0);
+      c->status = 0;
     }
     return;
   }
-  xep0077__finish(c, rc);
+  c->status = rc;
 }
 
 static int xep0077__bind_fn(xep0077 *c, int ev)
@@ -2665,10 +2670,8 @@ static int xep0077__bind_fn(xep0077 *c, int ev)
     else if (ev == XEP0077_XML_START) c->acc_len = 0;
     /* A JID too long to keep stays "": cut, it would not be ours (ERR_BIND) */
     else if (c->acc_len < sizeof c->jid) xep0077__copy(c->jid, sizeof c->jid, c->acc);
-  } else if (ev == XEP0077_XML_STANZA_END && !c->jid[0] && !c->error.condition[0]) {
-    return XEP0077_ERR_BIND;
   }
-  return 0;
+  return 0; /* a reply without a JID is reply_done's to fail */
 }
 
 /* <name xmlns='ns'> in the output: the payloads' elements. */
@@ -2681,7 +2684,7 @@ XEP0077__COLD static void xep0077__start_ns(xep0077 *c, int name, int ns)
 static void xep0077__bind(xep0077 *c)
 {
   int rc;
-  c->phase = XEP0077__P_BIND; /* jid is "": features_done binds only then */
+  c->phase = XEP0077__P_BIND; /* jid is "" (see features_done) */
   if ((rc = xep0077__iq_start(c, "set", NULL)) == 0) {
     xep0077__start_ns(c, XEP0077__L(bind), XEP0077__L(ns_bind));
     if (c->cfg.resource && *c->cfg.resource) {
@@ -2710,13 +2713,20 @@ static void xep0077__features_done(xep0077 *c)
       return;
     }
   }
-  if (c->authenticated && !c->jid[0]) { /* after SASL: bind first */
+  /* After SASL: bind first. jid is "" then: only the bind reply sets it,
+     and features follow only a restart (connect's, STARTTLS's, SASL's),
+     none of which comes once bound. */
+  if (c->authenticated) {
     if (!(c->features & XEP0077__FT_BIND)) xep0077__fail(c, XEP0077_ERR_BIND);
     else xep0077__bind(c);
     return;
   }
+  /* Here only on connect's way: not authenticated (SASL's success set that
+     before the restart, and bind follows it above), so this <stream:features/>
+     follows connect_start's header or its STARTTLS: the connect runs
+     (PENDING, else fail() closed the stream and nothing is parsed). */
   c->phase = XEP0077__P_READY;
-  if (c->op == XEP0077__OP_CONNECT) xep0077__finish(c, 0);
+  c->status = 0;
 }
 
 /* One parser event. Stanza-level routing happens at depth 1. */
@@ -2846,10 +2856,12 @@ static void xep0077__event(xep0077 *c, int ev)
       }
       xep0077__error_event(c, ev, 3, XEP0077__W_STANZAS_NS);
     }
-    if (ev == XEP0077_XML_STANZA_END) c->iq_id[0] = 0; /* a follow-up may go out */
     if (c->iq_fn) rc = c->iq_fn(c, ev);
     if (rc > 0) rc = 0; /* only statuses end the call; PENDING is not one */
     if (ev == XEP0077_XML_STANZA_END) {
+      /* A follow-up may go out (change_form's). No iq_fn reads iq_id, and
+         none can begin an IQ: the call runs, so iq_begin refuses anyway. */
+      c->iq_id[0] = 0;
       if (!rc && c->reply_err) rc = XEP0077_ERR_IQ;
       if (rc == XEP0077_ERR_IQ && c->reg_kind == XEP0077__R_CHANGE) {
         int more = xep0077__change_form(c, (xep0077_query *)c->iq_user);
@@ -2930,18 +2942,28 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
 {
   int rc, ev = 0, rounds, secret = 0;
   c->again = 0;
-  /* Bounded work per call, so a game frame stays short whatever arrives. */
-  for (rounds = 0; c->phase != XEP0077__P_IDLE && c->phase != XEP0077__P_CLOSED; rounds++) {
-    if (rounds == 16) { c->again = 1; break; }
+  /* Bounded work per call, so a game frame stays short whatever arrives.
+     Each round begins by sending what is queued, and so does the end: the
+     last pass (16: a round too many; 17: after a read that would block)
+     only flushes. phase < P_TLS: the phases that send and parse (TLS and
+     CLOSED sort last). */
+  for (rounds = 0;; rounds++) {
+    /* a round too many on a live stream (IDLE only ever ends round 0):
+       said before a failing flush closes it */
+    if (rounds == 16 && c->phase != XEP0077__P_CLOSED) c->again = 1;
+    if (c->phase < XEP0077__P_TLS && (rc = xep0077__flush(c)) != 0) xep0077__fail(c, rc);
+    if (c->phase == XEP0077__P_IDLE || c->phase == XEP0077__P_CLOSED || rounds >= 16) break;
     if (c->phase == XEP0077__P_TLS) { /* also right after <proceed/> */
       xep0077__tls_step(c);
       if (c->phase == XEP0077__P_TLS) break; /* waits for the peer */
       continue;
     }
-    if ((rc = xep0077__flush(c)) != 0) { xep0077__fail(c, rc); break; }
     if (!xep0077_xml_pending(&c->xml)) {
       int n = xep0077__io(c, 1, c->in, sizeof c->in);
-      if (n == XEP0077_WANT_READ || n == XEP0077_WANT_WRITE) break;
+      if (n == XEP0077_WANT_READ || n == XEP0077_WANT_WRITE) {
+        rounds = 16; /* one more flush, then out (not "again") */
+        continue;
+      }
       if (n < 0) { /* after our </stream:stream>, the close is the answer */
         xep0077__fail(c, n == XEP0077_ERR_CLOSED && c->phase == XEP0077__P_CLOSING ? 0 : n);
         break;
@@ -2954,28 +2976,29 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
       }
       xep0077_xml_feed(&c->xml, c->in, (size_t)n);
     }
-    /* phase < P_TLS: the phases that parse (TLS and CLOSED sort last) */
     while (c->phase < XEP0077__P_TLS && (ev = xep0077_xml_next(&c->xml)) != 0) {
       if (ev < 0) xep0077__fail(c, ev); /* which ends both loops */
       else xep0077__event(c, ev);
     }
   }
-  if (c->phase < XEP0077__P_TLS && (rc = xep0077__flush(c)) != 0)
-    xep0077__fail(c, rc);
   if (c->status == XEP0077_PENDING && /* an op runs (see xep0077__op) */
       (long)(c->cfg.now_ms(c->cfg.user) - c->deadline) >= 0) {
     xep0077__fail(c, c->op == XEP0077__OP_CLOSE ? 0 : XEP0077_ERR_TIMEOUT);
   }
-  if (c->phase == XEP0077__P_CLOSED) xep0077__tls_close(c);
+  /* No TLS to close here: only fail() makes the phase CLOSED, right after
+     its tls_close(), and tls_active is set only in phase TLS (tls_step). */
   /* All of it read, or never to be read (the stream ended with input still
      buffered, which may hold the same secret): forget it. */
   if (secret && (!xep0077_xml_pending(&c->xml) || c->phase == XEP0077__P_CLOSED)) {
     xep0077__wipe(c->in, sizeof c->in);
     xep0077__xml_scrub(&c->xml);
   }
-  if (c->status == XEP0077_PENDING) return XEP0077_PENDING;
+  /* (no op: the status is not PENDING, see xep0077__op) */
   if (c->op == XEP0077__OP_NONE) return xep0077__take_late(c); /* reported once */
-  if (c->op == XEP0077__OP_LOGIN || c->password) xep0077__sasl_wipe(c);
+  if (c->status == XEP0077_PENDING) return XEP0077_PENDING;
+  /* password is set only while a login runs: login_start sets it after op()
+     and, failing, wipes it before op goes NONE; here it goes with the op. */
+  if (c->op == XEP0077__OP_LOGIN) xep0077__sasl_wipe(c);
   c->new_pass = c->old_pass = NULL;
   c->reg_kind = c->remove_sent = 0;
   c->op = XEP0077__OP_NONE;
