@@ -719,6 +719,15 @@ XEP0077DEF void xep0077_mbedtls_free(xep0077_mbedtls *t);
 #define XEP0077__COLD
 #endif
 
+/* A test that only saves work, the code after it giving the same answer:
+   under XEP0077_SMALL it folds to dflt, the value that lets that code
+   decide (the bytes of the test are worth more than its time there). */
+#ifdef XEP0077_SMALL
+#define XEP0077__SHORTCUT(test, dflt) (dflt)
+#else
+#define XEP0077__SHORTCUT(test, dflt) (test)
+#endif
+
 /* ---- Status catalogue -------------------------------------------------- */
 XEP0077DEF const char *xep0077_strerror(int status)
 {
@@ -966,7 +975,8 @@ static const char *xep0077__ns_find(const xep0077_xml *p, const char *q, size_t 
   if (len == 3 && !memcmp(q, "xml", 3)) return xep0077__ns_xml;
   for (k = p->nns; k-- > 0;) {
     const char *pf = p->buf + p->nsp[k];
-    if ((!len || !strncmp(pf, q, len)) && !pf[len]) return p->buf + p->nsu[k];
+    if ((XEP0077__SHORTCUT(!len, 0) || !strncmp(pf, q, len)) && !pf[len])
+      return p->buf + p->nsu[k];
   }
   return len ? NULL : "";
 }
@@ -978,7 +988,8 @@ XEP0077__COLD static int xep0077__attr_done(xep0077_xml *p)
 {
   char *b = p->buf, *r = b + p->nstart, *v = b + p->vstart;
   int k, maxa = p->max_attrs < XEP0077_XML_MAX_ATTRS ? p->max_attrs : XEP0077_XML_MAX_ATTRS;
-  if (r[0] == 'x' && !strncmp(r, "xmlns", 5) && (!r[5] || p->colon == 5)) {
+  if (XEP0077__SHORTCUT(r[0] == 'x', 1) && !strncmp(r, "xmlns", 5) &&
+      (!r[5] || p->colon == 5)) {
     /* pf: the prefix declared, "" for the default namespace (a prefix is
        never empty and holds no second colon: the name rules saw to it) */
     const char *pf = r + 5 + (r[5] != 0);
@@ -1031,12 +1042,8 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
     a->ns = a->ns ? xep0077__ns_find(p, a->ns, (size_t)(a->name - a->ns - 1)) : "";
     if (!a->ns) return XEP0077_ERR_XML_NS_PREFIX;
     for (o = p->attr; o < a; o++)
-#ifdef XEP0077_SMALL
-      if (!strcmp(o->name, a->name) && !strcmp(o->ns, a->ns))
-#else /* cheap tests first: speed bought with code */
-      if (o->name[0] == a->name[0] && !strcmp(o->name, a->name) &&
-          (o->ns == a->ns || !strcmp(o->ns, a->ns)))
-#endif
+      if (XEP0077__SHORTCUT(o->name[0] == a->name[0], 1) && !strcmp(o->name, a->name) &&
+          (XEP0077__SHORTCUT(o->ns == a->ns, 0) || !strcmp(o->ns, a->ns)))
         return XEP0077_ERR_XML_DUP_ATTR;
   }
   p->name = f->name;
