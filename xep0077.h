@@ -896,7 +896,7 @@ enum {
 enum { /* indices of xep0077_xml.f */
   XEP0077__F_DOCSTART, /* nothing but a BOM read: an XML declaration may come */
   XEP0077__F_EMPTY,    /* <a/> reported as START: its END is owed         */
-  XEP0077__F_POP,      /* an END was reported: pop its frame next call    */
+  XEP0077__F_POP,      /* never set: END pops at once (xml_scrub tests it) */
   XEP0077__F_CR,       /* last byte was CR: swallow a following LF        */
   XEP0077__F_STANZA,   /* inside a stanza: bytes count against the limit  */
   XEP0077__F_TEXTEV,   /* a TEXT was reported: drop its bytes next call   */
@@ -1057,15 +1057,18 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
   return XEP0077_XML_START;
 }
 
-/* The innermost element closed: report it; its frame is popped next call. */
+/* The innermost element closed: report it and pop its frame. Its bytes
+   stay as they are until the next call writes over them, so name and ns
+   stay valid as long as an event's fields must. */
 XEP0077__COLD static int xep0077__end_event(xep0077_xml *p)
 {
-  xep0077_xml_frame *f = &p->frames[p->open - 1];
+  xep0077_xml_frame *f = &p->frames[--p->open];
+  int d = p->depth = p->open;
   p->name = f->name;
   p->ns = f->ns;
   p->nattrs = 0;
-  int d = p->depth = p->open - 1;
-  p->f[XEP0077__F_POP] = 1;
+  p->top = p->mark = f->start;
+  p->nns = f->nns;
   if (d > 2) d = 2;
   if (d == 1) p->f[XEP0077__F_STANZA] = 0;
   /* depth 0, 1, 2+: STREAM_END, STANZA_END, END */
@@ -1192,12 +1195,6 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
   if (p->f[XEP0077__F_EMPTY]) {
     p->f[XEP0077__F_EMPTY] = 0;
     return xep0077__end_event(p);
-  }
-  if (p->f[XEP0077__F_POP]) {
-    xep0077_xml_frame *f = &p->frames[--p->open];
-    p->top = p->mark = f->start;
-    p->nns = f->nns;
-    p->f[XEP0077__F_POP] = 0;
   }
   if (p->f[XEP0077__F_TEXTEV]) {
     p->mark = p->top;
@@ -1557,9 +1554,13 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     stag_done:
       p->mark = mark;
       ev = xep0077__stag_done(p, 0);
-    tag_out: /* after an error, mark and state no longer matter */
+    tag_out: /* the helper set mark and the state (after an error they
+                no longer matter) */
       mark = p->mark;
-      goto state_out;
+#ifndef XEP0077_SMALL
+      st = p->state;
+#endif
+      goto out;
 
     case XEP0077__S_ETAG: {
       const xep0077_xml_frame *f = &p->frames[p->open - 1];
@@ -1578,13 +1579,8 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       XEP0077__FAIL(XEP0077_ERR_XML_MISMATCH);
     }
     etag_done:
-      p->mark = mark;
       ev = xep0077__end_event(p);
-    state_out: /* the helper set the state */
-#ifndef XEP0077_SMALL
-      st = p->state;
-#endif
-      goto out;
+      goto tag_out;
 
     case XEP0077__S_REF: {
       long cp;
