@@ -899,7 +899,6 @@ enum { /* indices of xep0077_xml.f */
   XEP0077__F_POP,      /* never set: END pops at once (xml_scrub tests it) */
   XEP0077__F_CR,       /* last byte was CR: swallow a following LF        */
   XEP0077__F_STANZA,   /* inside a stanza: bytes count against the limit  */
-  XEP0077__F_TEXTEV,   /* a TEXT was reported: drop its bytes next call   */
   XEP0077__F_ZERO,     /* leading zeros of a character reference skipped  */
   XEP0077__F_PIECE     /* a partial TEXT went out: its last piece is owed */
 };
@@ -1195,10 +1194,6 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
   if (p->f[XEP0077__F_EMPTY]) {
     p->f[XEP0077__F_EMPTY] = 0;
     return xep0077__end_event(p);
-  }
-  if (p->f[XEP0077__F_TEXTEV]) {
-    p->mark = p->top;
-    p->f[XEP0077__F_TEXTEV] = 0;
   }
   if (cap <= p->top + XEP0077__RESERVE) return p->err = XEP0077_ERR_XML_BUFFER;
   s = s0 = p->in;
@@ -1676,7 +1671,7 @@ emit_text:
   p->text = b + p->top;
   p->text_len = mark - p->top;
   p->depth = p->open - 1;
-  p->f[XEP0077__F_TEXTEV] = 1;
+  mark = p->top; /* dropped: the text stays until the next call writes */
 out:
 #undef XEP0077__FAIL
 #undef st
