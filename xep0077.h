@@ -1174,7 +1174,7 @@ XEP0077__COLD static int xep0077__decl_byte(xep0077_xml *p, int st, unsigned c)
 
 XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 {
-  const unsigned char *s, *s0, *e, *cnt, *r;
+  const unsigned char *s, *s0, *e, *r;
   char *b = p->buf;
   size_t mark, cap = p->cap, n;
   int ev = XEP0077_XML_NEED_MORE;
@@ -1198,11 +1198,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
   if (cap <= p->top + XEP0077__RESERVE) return p->err = XEP0077_ERR_XML_BUFFER;
   s = s0 = p->in;
   e = p->in_end;
-  cnt = NULL;
-  if (p->f[XEP0077__F_STANZA]) {
-    cnt = s;
-    if ((size_t)(e - s) > p->stanza_left) e = s + p->stanza_left;
-  }
+  /* Inside a stanza, stop where its limit is reached. */
+  if (p->f[XEP0077__F_STANZA] && (size_t)(e - s) > p->stanza_left)
+    e = s + p->stanza_left;
   mark = p->mark;
 #ifndef XEP0077_SMALL
   st = p->state;
@@ -1380,8 +1378,11 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       if (*s != '<') XEP0077__FAIL(XEP0077_ERR_XML_TEXT_LEVEL);
       p->f[XEP0077__F_STANZA] = 1;
       p->stanza_left = p->max_stanza;
-      cnt = s;
       if ((size_t)(e - s) > p->stanza_left) e = s + p->stanza_left;
+      /* The exit takes all the call consumed off, from s0: give back what
+         came before this '<' (exact even if it wraps; nothing reads the
+         count before). No local holds the start: it costs a register. */
+      p->stanza_left += (size_t)(s - s0);
       s++;
       st = XEP0077__S_LT;
       continue;
@@ -1675,7 +1676,9 @@ emit_text:
 out:
 #undef XEP0077__FAIL
 #undef st
-  if (cnt) p->stanza_left -= (size_t)(s - cnt);
+  /* (A STANZA_END cleared the flag: the count is dead until the next
+     stanza sets it again.) */
+  if (p->f[XEP0077__F_STANZA]) p->stanza_left -= (size_t)(s - s0);
   p->offset += (unsigned long)(s - s0);
   p->in = s;
   p->mark = mark;
