@@ -229,13 +229,12 @@ typedef struct xep0077_xml_frame {
    until the following next() call. Everything else is private (first: the
    hot loop's fields sit at offsets short instructions reach). */
 typedef struct xep0077_xml {
-  /* private; restart zeroes u8 to ref and top to nattrs */
+  /* private; restart zeroes everything before buf, event fields too */
   xep0077__utf8 u8;   /* first: &p->u8 is p */
   unsigned char f[8]; /* flags, one byte each: cheaper to test and set */
   unsigned char brackets, refpos, refst, lit; /* refst: the state (TEXT or AVAL) to resume after a reference */
   char quote, ref[11];
-  char *buf;
-  size_t cap, top, tok, mark, nstart, vstart, stanza_left;
+  size_t top, tok, mark, nstart, vstart, stanza_left;
   int state, err, open, nns, nns0, nraw;
   unsigned qlen, qpos, colon, qcolon;
   /* event */
@@ -246,6 +245,9 @@ typedef struct xep0077_xml {
   const char *name, *ns;        /* START / END / STANZA_END / STREAM_END */
   const xep0077_xml_attribute *attrs;
   int nattrs;
+  /* private, kept by restart (after the event fields: one memset) */
+  char *buf;
+  size_t cap;
   /* limits, lowerable after init */
   size_t max_stanza, max_name;
   int max_depth, max_attrs;
@@ -936,9 +938,8 @@ XEP0077DEF void xep0077_xml_restart(xep0077_xml *p)
 {
   if (p->err) p->in = p->in_end; /* what follows an error is not trusted */
   /* state DOC, no error, nothing open, no event (NULL pointers are 0 on
-     every target this library supports) */
+     every target this library supports): all the fields before buf */
   memset(p, 0, (size_t)((char *)&p->buf - (char *)p));
-  memset(&p->top, 0, (size_t)((char *)(&p->nattrs + 1) - (char *)&p->top));
   p->f[XEP0077__F_DOCSTART] = 1;
   p->depth = -1;
   p->attrs = p->attr;
