@@ -1369,43 +1369,43 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       goto emit_text;
     }
 
-    case XEP0077__S_STREAM: /* between stanzas: keepalive white space only */
-#ifdef XEP0077_SMALL /* one byte a round */
-      if (XEP0077__IS(*s, C_WS)) { s++; continue; }
-#else
-      while (s < e && XEP0077__IS(*s, C_WS)) s++;
-      if (s >= e) break;
-#endif
-      if (*s != '<') XEP0077__FAIL(XEP0077_ERR_XML_TEXT_LEVEL);
-      p->f[XEP0077__F_STANZA] = 1;
-      p->stanza_left = p->max_stanza;
-      if ((size_t)(e - s) > p->stanza_left) e = s + p->stanza_left;
-      /* The exit takes all the call consumed off, from s0: give back what
-         came before this '<' (exact even if it wraps; nothing reads the
-         count before). No local holds the start: it costs a register. */
-      p->stanza_left += (size_t)(s - s0);
-      s++;
-      st = XEP0077__S_LT;
-      continue;
-
+    /* Outside the elements: before the root, between stanzas (keepalive
+       white space), after the root. */
     case XEP0077__S_DOC:
+    case XEP0077__S_STREAM:
+    case XEP0077__S_AFTER:
+    default: /* never (st is always one of the cases): shares a case, no code */
       c = *s;
-      if (c == 0xEF && p->f[XEP0077__F_DOCSTART] && p->refpos == 0) {
+      if (c == 0xEF && p->f[XEP0077__F_DOCSTART] && p->refpos == 0) { /* state DOC */
         p->refpos = 1; /* one BOM at most */
         p->lit = 0;
         s++;
         goto lit;
       }
-      if (c == '<') { st = XEP0077__S_LT; s++; continue; }
-      if (!XEP0077__IS(c, C_WS)) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-      p->f[XEP0077__F_DOCSTART] = 0;
+      if (XEP0077__IS(c, C_WS)) {
+        p->f[XEP0077__F_DOCSTART] = 0; /* set in state DOC only */
+        s++;
+#ifndef XEP0077_SMALL /* keepalives come in runs */
+        while (s < e && XEP0077__IS(*s, C_WS)) s++;
+#endif
+        continue;
+      }
+      if (c != '<' || st == XEP0077__S_AFTER)
+        XEP0077__FAIL(st == XEP0077__S_DOC      ? XEP0077_ERR_XML_SYNTAX
+                      : st == XEP0077__S_STREAM ? XEP0077_ERR_XML_TEXT_LEVEL
+                                                : XEP0077_ERR_XML_AFTER_ROOT);
+      if (st == XEP0077__S_STREAM) {
+        p->f[XEP0077__F_STANZA] = 1;
+        p->stanza_left = p->max_stanza;
+        if ((size_t)(e - s) > p->stanza_left) e = s + p->stanza_left;
+        /* The exit takes all the call consumed off, from s0: give back
+           what came before this '<' (exact even if it wraps; nothing
+           reads the count before). No local holds the start: it costs a
+           register. */
+        p->stanza_left += (size_t)(s - s0);
+      }
       s++;
-      continue;
-
-    case XEP0077__S_AFTER:
-    default: /* never (st is always one of the cases): shares a case, no code */
-      if (!XEP0077__IS(*s, C_WS)) XEP0077__FAIL(XEP0077_ERR_XML_AFTER_ROOT);
-      s++;
+      st = XEP0077__S_LT;
       continue;
 
     case XEP0077__S_LT:
