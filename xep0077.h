@@ -1100,7 +1100,7 @@ static long xep0077__ref(const char *r, unsigned n)
     v = v * base + d;
     if (v > 0x10FFFF) return -1;
   }
-  if (v < 0x20 ? (v != 9 && v != 10 && v != 13)
+  if (v < 0x20 ? !XEP0077__IS(v, C_WS) /* TAB, LF, CR */
                : ((v >= 0xD800 && v <= 0xDFFF) || v == 0xFFFE || v == 0xFFFF))
     return -1;
   return (long)v;
