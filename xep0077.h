@@ -1563,9 +1563,17 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       const xep0077_xml_frame *f = &p->frames[p->open - 1];
       const char *fq = b + f->start;
       unsigned qpos = p->qpos, qlen = f->qlen;
+#ifdef XEP0077_SMALL /* one byte a round, like the other states */
+      if (qpos < qlen && *s == (unsigned char)fq[qpos]) {
+        p->qpos = qpos + 1;
+        s++;
+        continue;
+      }
+#else
       while (s < e && qpos < qlen && *s == (unsigned char)fq[qpos]) { s++; qpos++; }
       p->qpos = qpos;
       if (s >= e) break;
+#endif
       c = *s++;
       if (qpos == 0 && !XEP0077__IS(c, C_START) && c < 0x80)
         XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX); /* "</ a>", "</>" */
