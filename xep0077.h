@@ -1616,8 +1616,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       cp = xep0077__ref(p->ref, p->refpos);
       if (cp < 0) XEP0077__FAIL(XEP0077_ERR_XML_ENTITY);
       mark += xep0077__utf8_put(b + mark, (unsigned long)cp);
-      st = p->refst;
-      p->brackets = 0; /* in text; nothing to an attribute value */
+      st = p->refst; /* brackets is 0: the '&' cleared it */
       continue;
     }
 
@@ -1638,10 +1637,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         s -= p->lit == 0; /* a bad BOM is reported at its byte, the others after */
         XEP0077__FAIL(xep0077__lits[p->lit].err);
       }
-      if (!xep0077__lits[p->lit].s[++p->qpos]) {
-        st = xep0077__lits[p->lit].next;
-        p->brackets = 0;
-      }
+      if (!xep0077__lits[p->lit].s[++p->qpos])
+        st = xep0077__lits[p->lit].next; /* brackets is 0: only text and
+                                            CDATA leave it otherwise */
       continue;
 
     case XEP0077__S_PI:
