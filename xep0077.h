@@ -1067,6 +1067,7 @@ XEP0077__COLD static int xep0077__end_event(xep0077_xml *p)
   p->name = f->name;
   p->ns = f->ns;
   p->nattrs = 0;
+  p->f[XEP0077__F_EMPTY] = 0; /* <a/>: its END is out */
   p->top = p->mark = f->start;
   p->nns = f->nns;
   if (d > 2) d = 2;
@@ -1192,10 +1193,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 
   if (p->err) return p->err;
   /* Release what the previous event handed out. */
-  if (p->f[XEP0077__F_EMPTY]) {
-    p->f[XEP0077__F_EMPTY] = 0;
-    return xep0077__end_event(p);
-  }
+  if (p->f[XEP0077__F_EMPTY]) return xep0077__end_event(p);
   if (cap <= p->top + XEP0077__RESERVE) return p->err = XEP0077_ERR_XML_BUFFER;
   s = s0 = p->in;
   e = p->in_end;
