@@ -1408,6 +1408,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 
     case XEP0077__S_LT:
       c = *s;
+      p->qpos = 0; /* for ETAG and LIT (the BOM's LIT comes first of all) */
       if (c == '!') { s++; st = XEP0077__S_BANG; continue; }
       if (c == '?') {
         if (!p->f[XEP0077__F_DOCSTART]) XEP0077__FAIL(XEP0077_ERR_XML_PI);
@@ -1426,7 +1427,6 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       }
       if (c == '/') {
         if (p->open == 0) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-        p->qpos = 0;
         s++;
         st = XEP0077__S_ETAG;
         continue;
@@ -1626,7 +1626,6 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       if (c != '[' || p->open < 2) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
       p->lit = 1;
     lit:
-      p->qpos = 0;
       st = XEP0077__S_LIT;
       continue;
 
