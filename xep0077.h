@@ -1461,7 +1461,8 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       }
       if (n) {
         if (mark - p->nstart + n > p->max_name) XEP0077__FAIL(XEP0077_ERR_XML_NAME_LEN);
-        if (n > XEP0077__ROOM(cap, mark)) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
+        /* n > ROOM(cap, mark), as n > 0: no clamp at 0 to compute */
+        if (cap - mark < n + XEP0077__RESERVE) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
         xep0077__put_run(b + mark, cap - mark, r, n, e);
         mark += n;
 #ifndef XEP0077_SMALL /* shortcuts below: speed bought with code */
