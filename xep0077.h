@@ -1091,10 +1091,9 @@ static long xep0077__ref(const char *r, unsigned n)
       if (!memcmp(r, names[i], n) && !names[i][n]) return chars[i];
     return -1;
   }
-  /* n < 2: r[1] is stale (still inside ref[]); no digit is read either
-     way, and v = 0 is refused below. */
+  /* No digits ("&#;", "&#x;") leave v = 0, refused below. n < 2: r[1]
+     is stale (still inside ref[]), and no digit is read either way. */
   if (r[1] == 'x') { base = 16; i = 2; }
-  if (i == n) return -1;
   for (; i < n; i++) {
     unsigned d, c = (unsigned char)r[i];
     if (c >= '0' && c <= '9') d = c - '0';
