@@ -1087,8 +1087,10 @@ static long xep0077__ref(const char *r, unsigned n)
   /* n == 0 ("&;"): r[0] is left from an earlier reference; no name has
      length 0, and a stale '#' gives v = 0, which is refused below. */
   if (r[0] != '#') {
-    for (i = 0; i < 5 && n < 5; i++)
-      if (!memcmp(r, names[i], n) && !names[i][n]) return chars[i];
+    /* strncmp stops at the name's NUL, and r holds none: a match means the
+       name is at least n long, so names[i][n] is inside it */
+    for (i = 0; i < 5; i++)
+      if (!strncmp(names[i], r, n) && !names[i][n]) return chars[i];
     return -1;
   }
   /* No digits ("&#;", "&#x;") leave v = 0, refused below. n < 2: r[1]
