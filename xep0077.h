@@ -1097,10 +1097,11 @@ static long xep0077__ref(const char *r, unsigned n)
      is stale (still inside ref[]), and no digit is read either way. */
   if (r[1] == 'x') { base = 16; i = 2; }
   for (; i < n; i++) {
-    unsigned d, c = (unsigned char)r[i];
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (base == 16 && (c | 0x20) >= 'a' && (c | 0x20) <= 'f') d = (c | 0x20) - 'a' + 10;
-    else return -1;
+    unsigned c = (unsigned char)r[i], d = c - '0';
+    /* A letter's value, or (from '-', '.', '_': r holds name characters,
+       none in 0x57..0x60 once ORed with 0x20) one far above 16. */
+    if (d > 9) d = (c | 0x20) - 'a' + 10;
+    if (d >= base) return -1;
     v = v * base + d;
     if (v > 0x10FFFF) return -1;
   }
