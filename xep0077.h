@@ -864,7 +864,7 @@ static int xep0077__utf8_step(xep0077__utf8 *u, unsigned c)
   cp = u->cp = u->cp << 6 | (c & 0x3F);
   if (--u->need) return 0;
   /* Overlong (a 2-byte lead >= C2 never is), surrogate, past U+10FFFF. */
-  if (cp < 1ul << (5 * u->len + 1) || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+  if (!(cp >> (5 * u->len + 1)) || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
     return XEP0077_ERR_XML_UTF8;
   /* U+FFFE and U+FFFF are well formed, but not characters */
   return (cp | 1) == 0xFFFF ? XEP0077_ERR_XML_CHAR : 0;
