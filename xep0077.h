@@ -229,13 +229,12 @@ typedef struct xep0077_xml_frame {
    until the following next() call. Everything else is private (first: the
    hot loop's fields sit at offsets short instructions reach). */
 typedef struct xep0077_xml {
-  /* private; restart zeroes u8 to ref and top to nattrs */
+  /* private; restart zeroes everything before buf, event fields too */
   xep0077__utf8 u8;   /* first: &p->u8 is p */
   unsigned char f[8]; /* flags, one byte each: cheaper to test and set */
   unsigned char brackets, refpos, refst, lit; /* refst: the state (TEXT or AVAL) to resume after a reference */
   char quote, ref[11];
-  char *buf;
-  size_t cap, top, tok, mark, nstart, vstart, stanza_left;
+  size_t top, tok, mark, nstart, vstart, stanza_left;
   int state, err, open, nns, nns0, nraw;
   unsigned qlen, qpos, colon, qcolon;
   /* event */
@@ -246,6 +245,9 @@ typedef struct xep0077_xml {
   const char *name, *ns;        /* START / END / STANZA_END / STREAM_END */
   const xep0077_xml_attribute *attrs;
   int nattrs;
+  /* private, kept by restart (after the event fields: one memset) */
+  char *buf;
+  size_t cap;
   /* limits, lowerable after init */
   size_t max_stanza, max_name;
   int max_depth, max_attrs;
@@ -719,6 +721,15 @@ XEP0077DEF void xep0077_mbedtls_free(xep0077_mbedtls *t);
 #define XEP0077__COLD
 #endif
 
+/* A test that only saves work, the code after it giving the same answer:
+   under XEP0077_SMALL it folds to dflt, the value that lets that code
+   decide (the bytes of the test are worth more than its time there). */
+#ifdef XEP0077_SMALL
+#define XEP0077__SHORTCUT(test, dflt) (dflt)
+#else
+#define XEP0077__SHORTCUT(test, dflt) (test)
+#endif
+
 /* ---- Status catalogue -------------------------------------------------- */
 XEP0077DEF const char *xep0077_strerror(int status)
 {
@@ -853,7 +864,7 @@ static int xep0077__utf8_step(xep0077__utf8 *u, unsigned c)
   cp = u->cp = u->cp << 6 | (c & 0x3F);
   if (--u->need) return 0;
   /* Overlong (a 2-byte lead >= C2 never is), surrogate, past U+10FFFF. */
-  if (cp < 1ul << (5 * u->len + 1) || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+  if (!(cp >> (5 * u->len + 1)) || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
     return XEP0077_ERR_XML_UTF8;
   /* U+FFFE and U+FFFF are well formed, but not characters */
   return (cp | 1) == 0xFFFF ? XEP0077_ERR_XML_CHAR : 0;
@@ -887,10 +898,9 @@ enum {
 enum { /* indices of xep0077_xml.f */
   XEP0077__F_DOCSTART, /* nothing but a BOM read: an XML declaration may come */
   XEP0077__F_EMPTY,    /* <a/> reported as START: its END is owed         */
-  XEP0077__F_POP,      /* an END was reported: pop its frame next call    */
+  XEP0077__F_POP,      /* never set: END pops at once (xml_scrub tests it) */
   XEP0077__F_CR,       /* last byte was CR: swallow a following LF        */
   XEP0077__F_STANZA,   /* inside a stanza: bytes count against the limit  */
-  XEP0077__F_TEXTEV,   /* a TEXT was reported: drop its bytes next call   */
   XEP0077__F_ZERO,     /* leading zeros of a character reference skipped  */
   XEP0077__F_PIECE     /* a partial TEXT went out: its last piece is owed */
 };
@@ -928,9 +938,8 @@ XEP0077DEF void xep0077_xml_restart(xep0077_xml *p)
 {
   if (p->err) p->in = p->in_end; /* what follows an error is not trusted */
   /* state DOC, no error, nothing open, no event (NULL pointers are 0 on
-     every target this library supports) */
+     every target this library supports): all the fields before buf */
   memset(p, 0, (size_t)((char *)&p->buf - (char *)p));
-  memset(&p->top, 0, (size_t)((char *)(&p->nattrs + 1) - (char *)&p->top));
   p->f[XEP0077__F_DOCSTART] = 1;
   p->depth = -1;
   p->attrs = p->attr;
@@ -966,7 +975,8 @@ static const char *xep0077__ns_find(const xep0077_xml *p, const char *q, size_t 
   if (len == 3 && !memcmp(q, "xml", 3)) return xep0077__ns_xml;
   for (k = p->nns; k-- > 0;) {
     const char *pf = p->buf + p->nsp[k];
-    if ((!len || !strncmp(pf, q, len)) && !pf[len]) return p->buf + p->nsu[k];
+    if ((XEP0077__SHORTCUT(!len, 0) || !strncmp(pf, q, len)) && !pf[len])
+      return p->buf + p->nsu[k];
   }
   return len ? NULL : "";
 }
@@ -978,7 +988,8 @@ XEP0077__COLD static int xep0077__attr_done(xep0077_xml *p)
 {
   char *b = p->buf, *r = b + p->nstart, *v = b + p->vstart;
   int k, maxa = p->max_attrs < XEP0077_XML_MAX_ATTRS ? p->max_attrs : XEP0077_XML_MAX_ATTRS;
-  if (r[0] == 'x' && !strncmp(r, "xmlns", 5) && (!r[5] || p->colon == 5)) {
+  if (XEP0077__SHORTCUT(r[0] == 'x', 1) && !strncmp(r, "xmlns", 5) &&
+      (!r[5] || p->colon == 5)) {
     /* pf: the prefix declared, "" for the default namespace (a prefix is
        never empty and holds no second colon: the name rules saw to it) */
     const char *pf = r + 5 + (r[5] != 0);
@@ -1031,12 +1042,8 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
     a->ns = a->ns ? xep0077__ns_find(p, a->ns, (size_t)(a->name - a->ns - 1)) : "";
     if (!a->ns) return XEP0077_ERR_XML_NS_PREFIX;
     for (o = p->attr; o < a; o++)
-#ifdef XEP0077_SMALL
-      if (!strcmp(o->name, a->name) && !strcmp(o->ns, a->ns))
-#else /* cheap tests first: speed bought with code */
-      if (o->name[0] == a->name[0] && !strcmp(o->name, a->name) &&
-          (o->ns == a->ns || !strcmp(o->ns, a->ns)))
-#endif
+      if (XEP0077__SHORTCUT(o->name[0] == a->name[0], 1) && !strcmp(o->name, a->name) &&
+          (XEP0077__SHORTCUT(o->ns == a->ns, 0) || !strcmp(o->ns, a->ns)))
         return XEP0077_ERR_XML_DUP_ATTR;
   }
   p->name = f->name;
@@ -1050,15 +1057,19 @@ static int xep0077__stag_done(xep0077_xml *p, int empty)
   return XEP0077_XML_START;
 }
 
-/* The innermost element closed: report it; its frame is popped next call. */
+/* The innermost element closed: report it and pop its frame. Its bytes
+   stay as they are until the next call writes over them, so name and ns
+   stay valid as long as an event's fields must. */
 XEP0077__COLD static int xep0077__end_event(xep0077_xml *p)
 {
-  xep0077_xml_frame *f = &p->frames[p->open - 1];
+  xep0077_xml_frame *f = &p->frames[--p->open];
+  int d = p->depth = p->open;
   p->name = f->name;
   p->ns = f->ns;
   p->nattrs = 0;
-  int d = p->depth = p->open - 1;
-  p->f[XEP0077__F_POP] = 1;
+  p->f[XEP0077__F_EMPTY] = 0; /* <a/>: its END is out */
+  p->top = p->mark = f->start;
+  p->nns = f->nns;
   if (d > 2) d = 2;
   if (d == 1) p->f[XEP0077__F_STANZA] = 0;
   /* depth 0, 1, 2+: STREAM_END, STANZA_END, END */
@@ -1076,21 +1087,25 @@ static long xep0077__ref(const char *r, unsigned n)
   /* n == 0 ("&;"): r[0] is left from an earlier reference; no name has
      length 0, and a stale '#' gives v = 0, which is refused below. */
   if (r[0] != '#') {
-    for (i = 0; i < 5 && n < 5; i++)
-      if (!memcmp(r, names[i], n) && !names[i][n]) return chars[i];
+    /* strncmp stops at the name's NUL, and r holds none: a match means the
+       name is at least n long, so names[i][n] is inside it */
+    for (i = 0; i < 5; i++)
+      if (!strncmp(names[i], r, n) && !names[i][n]) return chars[i];
     return -1;
   }
-  if (n > 1 && r[1] == 'x') { base = 16; i = 2; }
-  if (i == n) return -1;
+  /* No digits ("&#;", "&#x;") leave v = 0, refused below. n < 2: r[1]
+     is stale (still inside ref[]), and no digit is read either way. */
+  if (r[1] == 'x') { base = 16; i = 2; }
   for (; i < n; i++) {
-    unsigned d, c = (unsigned char)r[i];
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (base == 16 && (c | 0x20) >= 'a' && (c | 0x20) <= 'f') d = (c | 0x20) - 'a' + 10;
-    else return -1;
+    unsigned c = (unsigned char)r[i], d = c - '0';
+    /* A letter's value, or (from '-', '.', '_': r holds name characters,
+       none in 0x57..0x60 once ORed with 0x20) one far above 16. */
+    if (d > 9) d = (c | 0x20) - 'a' + 10;
+    if (d >= base) return -1;
     v = v * base + d;
     if (v > 0x10FFFF) return -1;
   }
-  if (v < 0x20 ? (v != 9 && v != 10 && v != 13)
+  if (v < 0x20 ? !XEP0077__IS(v, C_WS) /* TAB, LF, CR */
                : ((v >= 0xD800 && v <= 0xDFFF) || v == 0xFFFE || v == 0xFFFF))
     return -1;
   return (long)v;
@@ -1165,7 +1180,7 @@ XEP0077__COLD static int xep0077__decl_byte(xep0077_xml *p, int st, unsigned c)
 
 XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 {
-  const unsigned char *s, *s0, *e, *cnt, *r;
+  const unsigned char *s, *s0, *e, *r;
   char *b = p->buf;
   size_t mark, cap = p->cap, n;
   int ev = XEP0077_XML_NEED_MORE;
@@ -1182,28 +1197,13 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 
   if (p->err) return p->err;
   /* Release what the previous event handed out. */
-  if (p->f[XEP0077__F_EMPTY]) {
-    p->f[XEP0077__F_EMPTY] = 0;
-    return xep0077__end_event(p);
-  }
-  if (p->f[XEP0077__F_POP]) {
-    xep0077_xml_frame *f = &p->frames[--p->open];
-    p->top = p->mark = f->start;
-    p->nns = f->nns;
-    p->f[XEP0077__F_POP] = 0;
-  }
-  if (p->f[XEP0077__F_TEXTEV]) {
-    p->mark = p->top;
-    p->f[XEP0077__F_TEXTEV] = 0;
-  }
+  if (p->f[XEP0077__F_EMPTY]) return xep0077__end_event(p);
   if (cap <= p->top + XEP0077__RESERVE) return p->err = XEP0077_ERR_XML_BUFFER;
   s = s0 = p->in;
   e = p->in_end;
-  cnt = NULL;
-  if (p->f[XEP0077__F_STANZA]) {
-    cnt = s;
-    if ((size_t)(e - s) > p->stanza_left) e = s + p->stanza_left;
-  }
+  /* Inside a stanza, stop where its limit is reached. */
+  if (p->f[XEP0077__F_STANZA] && (size_t)(e - s) > p->stanza_left)
+    e = s + p->stanza_left;
   mark = p->mark;
 #ifndef XEP0077_SMALL
   st = p->state;
@@ -1371,44 +1371,48 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       goto emit_text;
     }
 
-    case XEP0077__S_STREAM: /* between stanzas: keepalive white space only */
-#ifdef XEP0077_SMALL /* one byte a round */
-      if (XEP0077__IS(*s, C_WS)) { s++; continue; }
-#else
-      while (s < e && XEP0077__IS(*s, C_WS)) s++;
-      if (s >= e) break;
-#endif
-      if (*s != '<') XEP0077__FAIL(XEP0077_ERR_XML_TEXT_LEVEL);
-      p->f[XEP0077__F_STANZA] = 1;
-      p->stanza_left = p->max_stanza;
-      cnt = s;
-      if ((size_t)(e - s) > p->stanza_left) e = s + p->stanza_left;
-      s++;
-      st = XEP0077__S_LT;
-      continue;
-
+    /* Outside the elements: before the root, between stanzas (keepalive
+       white space), after the root. */
     case XEP0077__S_DOC:
+    case XEP0077__S_STREAM:
+    case XEP0077__S_AFTER:
+    default: /* never (st is always one of the cases): shares a case, no code */
       c = *s;
-      if (c == 0xEF && p->f[XEP0077__F_DOCSTART] && p->refpos == 0) {
+      if (c == 0xEF && p->f[XEP0077__F_DOCSTART] && p->refpos == 0) { /* state DOC */
         p->refpos = 1; /* one BOM at most */
         p->lit = 0;
         s++;
         goto lit;
       }
-      if (c == '<') { st = XEP0077__S_LT; s++; continue; }
-      if (!XEP0077__IS(c, C_WS)) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-      p->f[XEP0077__F_DOCSTART] = 0;
+      if (XEP0077__IS(c, C_WS)) {
+        p->f[XEP0077__F_DOCSTART] = 0; /* set in state DOC only */
+        s++;
+#ifndef XEP0077_SMALL /* keepalives come in runs */
+        while (s < e && XEP0077__IS(*s, C_WS)) s++;
+#endif
+        continue;
+      }
+      if (c != '<' || st == XEP0077__S_AFTER)
+        XEP0077__FAIL(st == XEP0077__S_DOC      ? XEP0077_ERR_XML_SYNTAX
+                      : st == XEP0077__S_STREAM ? XEP0077_ERR_XML_TEXT_LEVEL
+                                                : XEP0077_ERR_XML_AFTER_ROOT);
+      if (st == XEP0077__S_STREAM) {
+        p->f[XEP0077__F_STANZA] = 1;
+        p->stanza_left = p->max_stanza;
+        if ((size_t)(e - s) > p->stanza_left) e = s + p->stanza_left;
+        /* The exit takes all the call consumed off, from s0: give back
+           what came before this '<' (exact even if it wraps; nothing
+           reads the count before). No local holds the start: it costs a
+           register. */
+        p->stanza_left += (size_t)(s - s0);
+      }
       s++;
-      continue;
-
-    case XEP0077__S_AFTER:
-    default: /* never (st is always one of the cases): shares a case, no code */
-      if (!XEP0077__IS(*s, C_WS)) XEP0077__FAIL(XEP0077_ERR_XML_AFTER_ROOT);
-      s++;
+      st = XEP0077__S_LT;
       continue;
 
     case XEP0077__S_LT:
       c = *s;
+      p->qpos = 0; /* for ETAG and LIT (the BOM's LIT comes first of all) */
       if (c == '!') { s++; st = XEP0077__S_BANG; continue; }
       if (c == '?') {
         if (!p->f[XEP0077__F_DOCSTART]) XEP0077__FAIL(XEP0077_ERR_XML_PI);
@@ -1427,7 +1431,6 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       }
       if (c == '/') {
         if (p->open == 0) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
-        p->qpos = 0;
         s++;
         st = XEP0077__S_ETAG;
         continue;
@@ -1462,7 +1465,8 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       }
       if (n) {
         if (mark - p->nstart + n > p->max_name) XEP0077__FAIL(XEP0077_ERR_XML_NAME_LEN);
-        if (n > XEP0077__ROOM(cap, mark)) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
+        /* n > ROOM(cap, mark), as n > 0: no clamp at 0 to compute */
+        if (cap - mark < n + XEP0077__RESERVE) XEP0077__FAIL(XEP0077_ERR_XML_BUFFER);
         xep0077__put_run(b + mark, cap - mark, r, n, e);
         mark += n;
 #ifndef XEP0077_SMALL /* shortcuts below: speed bought with code */
@@ -1550,17 +1554,29 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
     stag_done:
       p->mark = mark;
       ev = xep0077__stag_done(p, 0);
-    tag_out: /* after an error, mark and state no longer matter */
+    tag_out: /* the helper set mark and the state (after an error they
+                no longer matter) */
       mark = p->mark;
-      goto state_out;
+#ifndef XEP0077_SMALL
+      st = p->state;
+#endif
+      goto out;
 
     case XEP0077__S_ETAG: {
       const xep0077_xml_frame *f = &p->frames[p->open - 1];
       const char *fq = b + f->start;
       unsigned qpos = p->qpos, qlen = f->qlen;
+#ifdef XEP0077_SMALL /* one byte a round, like the other states */
+      if (qpos < qlen && *s == (unsigned char)fq[qpos]) {
+        p->qpos = qpos + 1;
+        s++;
+        continue;
+      }
+#else
       while (s < e && qpos < qlen && *s == (unsigned char)fq[qpos]) { s++; qpos++; }
       p->qpos = qpos;
       if (s >= e) break;
+#endif
       c = *s++;
       if (qpos == 0 && !XEP0077__IS(c, C_START) && c < 0x80)
         XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX); /* "</ a>", "</>" */
@@ -1571,13 +1587,8 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       XEP0077__FAIL(XEP0077_ERR_XML_MISMATCH);
     }
     etag_done:
-      p->mark = mark;
       ev = xep0077__end_event(p);
-    state_out: /* the helper set the state */
-#ifndef XEP0077_SMALL
-      st = p->state;
-#endif
-      goto out;
+      goto tag_out;
 
     case XEP0077__S_REF: {
       long cp;
@@ -1608,8 +1619,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       cp = xep0077__ref(p->ref, p->refpos);
       if (cp < 0) XEP0077__FAIL(XEP0077_ERR_XML_ENTITY);
       mark += xep0077__utf8_put(b + mark, (unsigned long)cp);
-      st = p->refst;
-      p->brackets = 0; /* in text; nothing to an attribute value */
+      st = p->refst; /* brackets is 0: the '&' cleared it */
       continue;
     }
 
@@ -1621,7 +1631,6 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
       if (c != '[' || p->open < 2) XEP0077__FAIL(XEP0077_ERR_XML_SYNTAX);
       p->lit = 1;
     lit:
-      p->qpos = 0;
       st = XEP0077__S_LIT;
       continue;
 
@@ -1630,10 +1639,9 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
         s -= p->lit == 0; /* a bad BOM is reported at its byte, the others after */
         XEP0077__FAIL(xep0077__lits[p->lit].err);
       }
-      if (!xep0077__lits[p->lit].s[++p->qpos]) {
-        st = xep0077__lits[p->lit].next;
-        p->brackets = 0;
-      }
+      if (!xep0077__lits[p->lit].s[++p->qpos])
+        st = xep0077__lits[p->lit].next; /* brackets is 0: only text and
+                                            CDATA leave it otherwise */
       continue;
 
     case XEP0077__S_PI:
@@ -1673,11 +1681,13 @@ emit_text:
   p->text = b + p->top;
   p->text_len = mark - p->top;
   p->depth = p->open - 1;
-  p->f[XEP0077__F_TEXTEV] = 1;
+  mark = p->top; /* dropped: the text stays until the next call writes */
 out:
 #undef XEP0077__FAIL
 #undef st
-  if (cnt) p->stanza_left -= (size_t)(s - cnt);
+  /* (A STANZA_END cleared the flag: the count is dead until the next
+     stanza sets it again.) */
+  if (p->f[XEP0077__F_STANZA]) p->stanza_left -= (size_t)(s - s0);
   p->offset += (unsigned long)(s - s0);
   p->in = s;
   p->mark = mark;
