@@ -898,7 +898,6 @@ enum {
 enum { /* indices of xep0077_xml.f */
   XEP0077__F_DOCSTART, /* nothing but a BOM read: an XML declaration may come */
   XEP0077__F_EMPTY,    /* <a/> reported as START: its END is owed         */
-  XEP0077__F_POP,      /* never set: END pops at once (xml_scrub tests it) */
   XEP0077__F_CR,       /* last byte was CR: swallow a following LF        */
   XEP0077__F_STANZA,   /* inside a stanza: bytes count against the limit  */
   XEP0077__F_ZERO,     /* leading zeros of a character reference skipped  */
@@ -2926,11 +2925,12 @@ static int xep0077__secret_reply(const xep0077 *c)
   return c->phase == XEP0077__P_SASL || c->reg_kind >= XEP0077__R_REGISTER;
 }
 
-/* The parser's memory past what it still needs: text it already handed out. */
+/* The parser's memory past what it still needs: text and closed elements
+   it already handed out (an END pops its frame, a TEXT drops its bytes, at
+   once: both end at p->mark). */
 XEP0077__COLD static void xep0077__xml_scrub(xep0077_xml *p)
 {
-  size_t from = p->f[XEP0077__F_POP] ? p->frames[p->open - 1].start : p->mark;
-  xep0077__wipe(p->buf + from, p->cap - from);
+  xep0077__wipe(p->buf + p->mark, p->cap - p->mark);
 }
 
 static void xep0077__tls_step(xep0077 *c)
