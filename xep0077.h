@@ -1732,9 +1732,13 @@ XEP0077__COLD static int xep0077__w_puts(xep0077_xmlw *w, const char *s)
 XEP0077__COLD static int xep0077__w_put3(xep0077_xmlw *w, const char *a, const char *b,
                                          const char *c)
 {
-  xep0077__w_puts(w, a);
-  xep0077__w_puts(w, b);
-  return xep0077__w_puts(w, c);
+  const char *v[3];
+  int i;
+  v[0] = a;
+  v[1] = b;
+  v[2] = c;
+  for (i = 0; i < 3; i++) xep0077__w_puts(w, v[i]);
+  return w->err;
 }
 
 /* User text must be valid UTF-8 without the characters XML forbids. */
@@ -2015,7 +2019,7 @@ static long xep0077__b64_dec(const char *in, size_t n, unsigned char *out, size_
                  XEP0077__NS_STANZAS "'/></error></iq>")                        \
   X(header, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "        \
             "xmlns:stream='" XEP0077__NS_STREAM "' to='")
-#define XEP0077__LIT_MEMBER(name, s) char name[sizeof s];
+#define XEP0077__LIT_MEMBER(name, s) char name[sizeof(s)];
 #define XEP0077__LIT_VALUE(name, s) s,
 static const struct xep0077__literals {
   XEP0077__LITERALS(XEP0077__LIT_MEMBER)
@@ -2542,7 +2546,7 @@ static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
   /* A fresh id per request: a sequence number mixed so ids don't repeat
      across connections made in the same millisecond. */
   v = ++c->iq_seq * 2654435761ul + c->cfg.now_ms(c->cfg.user);
-  for (i = 0; i < 8; i++, v >>= 4) id[i] = (char)('A' + (v & 15) + (unsigned)(i & 1) * ('a' - 'A'));
+  for (i = 0; i < 8; i++, v >>= 4) id[i] = (char)('A' + (unsigned)(v & 15) + (unsigned)(i & 1) * ('a' - 'A'));
   id[8] = 0;
   xep0077__out_begin(c);
   xep0077__wstart(c, XEP0077__L(iq));
@@ -3237,7 +3241,7 @@ static int xep0077__reg_fn(xep0077 *c, int ev)
   }
   if (ev != XEP0077_XML_START) { /* END or STANZA_END: a reply has no other */
     if (q->open == d) { /* the text being read is closed */
-      if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, NULL, 0, 1);
+      if (q->text_kind == XEP0077__K_DATA) xep0077__q_data(q, "", 0, 1);
       else q->pool_len++; /* keep the NUL */
       q->text_kind = XEP0077__K_NONE;
       q->open = 0;
