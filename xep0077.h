@@ -457,6 +457,7 @@ typedef struct xep0077 {
   char scram[512];     /* SCRAM AuthMessage, then scratch                  */
   unsigned char salted[32];
   char acc[512];       /* text of the element being read (challenge, jid) */
+  /* in, out and xmlmem follow each other: fail() wipes them at once */
   unsigned char in[XEP0077_IN_SIZE];
   char out[XEP0077_OUT_SIZE];
   char xmlmem[XEP0077_XML_SIZE];
@@ -1195,7 +1196,7 @@ XEP0077DEF int xep0077_xml_next(xep0077_xml *p)
 #endif
 
   if (p->err) return p->err;
-  /* Release what the previous event handed out. */
+  /* <a/> was reported as START: its END is owed. */
   if (p->f[XEP0077__F_EMPTY]) return xep0077__end_event(p);
   if (cap <= p->top + XEP0077__RESERVE) return p->err = XEP0077_ERR_XML_BUFFER;
   s = s0 = p->in;
@@ -2218,8 +2219,11 @@ static void xep0077__fail(xep0077 *c, int status)
   int ended = status == XEP0077_ERR_STREAM || status == XEP0077_ERR_CLOSED;
   xep0077__tls_close(c);
   c->phase = XEP0077__P_CLOSED;
-  /* Unsent output may hold secrets, and a dead stream sends nothing. */
-  xep0077__wipe(c->out, sizeof c->out);
+  /* A dead stream sends and reads nothing more: unsent output, the input
+     and the parser's memory may hold secrets (a password echoed in a reply
+     the end cut short sits in the half-built token). in[], out[] and
+     xmlmem[] follow each other in the struct. */
+  xep0077__wipe(c->in, offsetof(xep0077, xmlmem) + sizeof c->xmlmem - offsetof(xep0077, in));
   c->w.len = c->out_sent = 0;
   c->out_try = 0;
   /* A server ends the stream of an account it just deleted: for a pending
@@ -3001,9 +3005,9 @@ XEP0077DEF int xep0077_poll(xep0077 *c)
   }
   /* No TLS to close here: only fail() makes the phase CLOSED, right after
      its tls_close(), and tls_active is set only in phase TLS (tls_step). */
-  /* All of it read, or never to be read (the stream ended with input still
-     buffered, which may hold the same secret): forget it. */
-  if (secret && (!xep0077_xml_pending(&c->xml) || c->phase == XEP0077__P_CLOSED)) {
+  /* All of it read: forget it. (Never to be read, when the stream ended
+     with input still buffered: fail() wiped it, with the parser's memory.) */
+  if (secret && !xep0077_xml_pending(&c->xml)) {
     xep0077__wipe(c->in, sizeof c->in);
     xep0077__xml_scrub(&c->xml);
   }
