@@ -788,6 +788,49 @@ static const unsigned char xep0077__cls[256] = {
 static const char xep0077__ns_xml[] = "http://www.w3.org/XML/1998/namespace";
 static const char xep0077__ns_xmlns[] = "http://www.w3.org/2000/xmlns/";
 
+/* ---- Literals ---------------------------------------------------------- */
+#define XEP0077__NS_STREAM "http://etherx.jabber.org/streams"
+#define XEP0077__NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
+#define XEP0077__NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
+#define XEP0077__NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
+#define XEP0077__NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define XEP0077__NS_STREAMS "urn:ietf:params:xml:ns:xmpp-streams"
+#define XEP0077__NS_REGISTER "jabber:iq:register"
+#define XEP0077__NS_DATA "jabber:x:data"
+
+/* The literal markup and names the writer and the stream write or look up,
+   in one table: a call site passes a small offset (XEP0077__L(name))
+   instead of a pointer, which on Thumb is one short instruction instead of
+   a literal-pool word per site. Shortest first, so most offsets fit an
+   8-bit immediate. */
+#define XEP0077__LITERALS(X)                                                    \
+  X(empty, "") X(gt, ">") X(lt, "<") X(space, " ") X(quote, "'")             \
+  X(etag, "</") X(eq, "='") X(x, "x") X(id, "id") X(iq, "iq") X(to, "to")       \
+  X(var, "var") X(type, "type")                                                 \
+  X(from, "from") X(code, "code") X(bind, "bind") X(query, "query")            \
+  X(field, "field") X(xmlns, "xmlns") X(and_to, "' to='") X(remove, "remove")  \
+  X(version, "version") X(resource, "resource") X(username, "username")        \
+  X(ns_data, XEP0077__NS_DATA) X(close, "</stream:stream>")                    \
+  X(ns_register, XEP0077__NS_REGISTER) X(iq_error, "<iq type='error' id='")     \
+  X(header_end, "' version='1.0' xml:lang='en'>") X(ns_bind, XEP0077__NS_BIND)  \
+  X(starttls, "<starttls xmlns='" XEP0077__NS_TLS "'/>")                        \
+  X(unavailable, "'><error type='cancel'><service-unavailable xmlns='"          \
+                 XEP0077__NS_STANZAS "'/></error></iq>")                        \
+  X(header, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "        \
+            "xmlns:stream='" XEP0077__NS_STREAM "' to='")
+#define XEP0077__LIT_MEMBER(name, s) char name[sizeof(s)];
+#define XEP0077__LIT_VALUE(name, s) s,
+static const struct xep0077__literals {
+  XEP0077__LITERALS(XEP0077__LIT_MEMBER)
+} xep0077__lit = {XEP0077__LITERALS(XEP0077__LIT_VALUE)};
+#undef XEP0077__LIT_MEMBER
+#undef XEP0077__LIT_VALUE
+/* The offset of a literal, and the literal at an offset (char arrays: the
+   struct has no padding, each member is its string and its NUL). */
+#define XEP0077__L(name) ((int)offsetof(struct xep0077__literals, name))
+#define XEP0077__LIT(id) ((const char *)&xep0077__lit + (id))
+#define XEP0077__STR(name) XEP0077__LIT(XEP0077__L(name))
+
 /* The first byte in [s, e) of class stop, or e: the hot loop of every run.
    Four bytes a round, so the bound is tested once for four. */
 static const unsigned char *xep0077__run(const unsigned char *s, const unsigned char *e,
@@ -1791,25 +1834,11 @@ static int xep0077__w_escaped(xep0077_xmlw *w, const char *s, size_t n, int attr
   return w->err;
 }
 
-/* The writer's markup in one array: each function loads one address and
-   reaches its strings by small offsets, instead of a literal word each. */
-static const char xep0077__w_mark[] = "</\0>\0<\0 \0='";
-enum { /* offsets: each string runs to the next NUL */
-  XEP0077__M_ETAG = 0,   /* "</", and one further "/" */
-  XEP0077__M_EMPTY = 2,  /* ""   */
-  XEP0077__M_GT = 3,     /* ">"  */
-  XEP0077__M_LT = 5,     /* "<"  */
-  XEP0077__M_SPACE = 7,  /* " "  */
-  XEP0077__M_EQ = 9,     /* "='" */
-  XEP0077__M_QUOTE = 10  /* "'"  */
-};
-#define XEP0077__M(name) (xep0077__w_mark + XEP0077__M_##name)
-
 static int xep0077__w_close_tag(xep0077_xmlw *w)
 {
   if (w->open) {
     w->open = 0;
-    xep0077__w_put(w, XEP0077__M(GT), 1);
+    xep0077__w_put(w, XEP0077__STR(gt), 1);
   }
   return w->err;
 }
@@ -1820,7 +1849,7 @@ XEP0077DEF int xep0077_xmlw_start(xep0077_xmlw *w, const char *name)
   if (!xep0077__w_name(name)) return w->err = XEP0077_ERR_XMLW_INPUT;
   if (w->depth >= XEP0077_XML_MAX_DEPTH) return w->err = XEP0077_ERR_XMLW_STATE;
   xep0077__w_close_tag(w);
-  xep0077__w_put3(w, XEP0077__M(LT), name, XEP0077__M(EMPTY));
+  xep0077__w_put3(w, XEP0077__STR(lt), name, XEP0077__STR(empty));
   w->names[w->depth++] = name;
   w->open = 1;
   return w->err;
@@ -1831,9 +1860,9 @@ XEP0077DEF int xep0077_xmlw_attr(xep0077_xmlw *w, const char *name, const char *
   if (w->err) return w->err;
   if (!w->open) return w->err = XEP0077_ERR_XMLW_STATE;
   if (!xep0077__w_name(name) || !value) return w->err = XEP0077_ERR_XMLW_INPUT;
-  xep0077__w_put3(w, XEP0077__M(SPACE), name, XEP0077__M(EQ));
+  xep0077__w_put3(w, XEP0077__STR(space), name, XEP0077__STR(eq));
   xep0077__w_escaped(w, value, strlen(value), 1);
-  return xep0077__w_put(w, XEP0077__M(QUOTE), 1);
+  return xep0077__w_put(w, XEP0077__STR(quote), 1);
 }
 
 XEP0077DEF int xep0077_xmlw_textn(xep0077_xmlw *w, const char *text, size_t n)
@@ -1859,8 +1888,8 @@ XEP0077DEF int xep0077_xmlw_end(xep0077_xmlw *w)
   if (!w->depth) return w->err = XEP0077_ERR_XMLW_STATE;
   name = w->names[--w->depth];
   w->open = 0;
-  return xep0077__w_put3(w, XEP0077__M(ETAG) + open, open ? XEP0077__M(EMPTY) : name,
-                         XEP0077__M(GT));
+  return xep0077__w_put3(w, XEP0077__STR(etag) + open, open ? XEP0077__STR(empty) : name,
+                         XEP0077__STR(gt));
 }
 
 XEP0077DEF int xep0077_xmlw_flush(xep0077_xmlw *w)
@@ -1876,14 +1905,6 @@ XEP0077DEF int xep0077_xmlw_flush(xep0077_xmlw *w)
 
 
 /* ---- 3. XMPP client stream ---------------------------------------------- */
-#define XEP0077__NS_STREAM "http://etherx.jabber.org/streams"
-#define XEP0077__NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
-#define XEP0077__NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
-#define XEP0077__NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
-#define XEP0077__NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
-#define XEP0077__NS_STREAMS "urn:ietf:params:xml:ns:xmpp-streams"
-#define XEP0077__NS_REGISTER "jabber:iq:register"
-#define XEP0077__NS_DATA "jabber:x:data"
 
 enum { /* where the stream is; the last two parse nothing */
   XEP0077__P_IDLE, XEP0077__P_HEADER, XEP0077__P_FEATURES, XEP0077__P_STARTTLS,
@@ -2003,37 +2024,10 @@ static long xep0077__b64_dec(const char *in, size_t n, unsigned char *out, size_
   return (long)o;
 }
 
-/* The literal markup and names the stream writes or looks up, in one table:
-   a call site passes a small offset (XEP0077__L_name) instead of a pointer,
-   which on Thumb is one short instruction instead of a literal-pool word per
-   site. Shortest first, so most offsets fit an 8-bit immediate. */
-#define XEP0077__LITERALS(X)                                                    \
-  X(x, "x") X(id, "id") X(iq, "iq") X(to, "to") X(var, "var") X(type, "type")   \
-  X(from, "from") X(code, "code") X(bind, "bind") X(query, "query")            \
-  X(field, "field") X(xmlns, "xmlns") X(and_to, "' to='") X(remove, "remove")  \
-  X(version, "version") X(resource, "resource") X(username, "username")        \
-  X(ns_data, XEP0077__NS_DATA) X(close, "</stream:stream>")                    \
-  X(ns_register, XEP0077__NS_REGISTER) X(iq_error, "<iq type='error' id='")     \
-  X(header_end, "' version='1.0' xml:lang='en'>") X(ns_bind, XEP0077__NS_BIND)  \
-  X(starttls, "<starttls xmlns='" XEP0077__NS_TLS "'/>")                        \
-  X(unavailable, "'><error type='cancel'><service-unavailable xmlns='"          \
-                 XEP0077__NS_STANZAS "'/></error></iq>")                        \
-  X(header, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "        \
-            "xmlns:stream='" XEP0077__NS_STREAM "' to='")
-#define XEP0077__LIT_MEMBER(name, s) char name[sizeof(s)];
-#define XEP0077__LIT_VALUE(name, s) s,
-static const struct xep0077__literals {
-  XEP0077__LITERALS(XEP0077__LIT_MEMBER)
-} xep0077__lit = {XEP0077__LITERALS(XEP0077__LIT_VALUE)};
-#undef XEP0077__LIT_MEMBER
-#undef XEP0077__LIT_VALUE
-/* The offset of a literal, and the literal at an offset (char arrays: the
-   struct has no padding, each member is its string and its NUL). */
-#define XEP0077__L(name) ((int)offsetof(struct xep0077__literals, name))
-#define XEP0077__LIT(id) ((const char *)&xep0077__lit + (id))
 
+/* The stream's markup and names by their offset in the literal table. */
 XEP0077__COLD static void xep0077__put(xep0077 *c, const char *s);
-XEP0077__COLD static void xep0077__puts(xep0077 *c, int id) { xep0077__put(c, XEP0077__LIT(id)); }
+XEP0077__COLD static void xep0077__put_lit(xep0077 *c, int id) { xep0077__put(c, XEP0077__LIT(id)); }
 
 XEP0077__COLD static void xep0077__wstart(xep0077 *c, int id)
 {
@@ -2249,7 +2243,7 @@ static void xep0077__header(xep0077 *c)
   xep0077_xml_restart(&c->xml);
   xep0077__out_begin(c);
   xep0077__put_attr(c, XEP0077__L(header), c->cfg.domain);
-  xep0077__puts(c, XEP0077__L(header_end));
+  xep0077__put_lit(c, XEP0077__L(header_end));
   c->phase = XEP0077__P_HEADER; /* not after: fail() leaves it closed */
   if (xep0077__out_end(c)) xep0077__fail(c, XEP0077_ERR_TOO_BIG);
 }
@@ -2550,7 +2544,8 @@ static int xep0077__iq_start(xep0077 *c, const char *type, const char *to)
   /* A fresh id per request: a sequence number mixed so ids don't repeat
      across connections made in the same millisecond. */
   v = ++c->iq_seq * 2654435761ul + c->cfg.now_ms(c->cfg.user);
-  for (i = 0; i < 8; i++, v >>= 4) id[i] = (char)('A' + (unsigned)(v & 15) + (unsigned)(i & 1) * ('a' - 'A'));
+  for (i = 0; i < 8; i++, v >>= 4) /* upper case at even positions, lower at odd */
+    id[i] = (char)('A' + (unsigned)(v & 15) + (unsigned)(i & 1) * ('a' - 'A'));
   id[8] = 0;
   xep0077__out_begin(c);
   xep0077__wstart(c, XEP0077__L(iq));
@@ -2720,7 +2715,7 @@ static void xep0077__features_done(xep0077 *c)
   if (!c->tls_active) {
     if ((c->features & XEP0077__FT_STARTTLS) && c->cfg.tls) { /* whenever it can be had */
       xep0077__out_begin(c);
-      xep0077__puts(c, XEP0077__L(starttls));
+      xep0077__put_lit(c, XEP0077__L(starttls));
       c->phase = XEP0077__P_STARTTLS; /* before a fail() closes it */
       if ((rc = xep0077__out_end(c)) != 0) xep0077__fail(c, rc);
       return;
@@ -2867,7 +2862,8 @@ static void xep0077__event(xep0077 *c, int ev)
   case XEP0077__IN_REPLY:
     if (c->reply_err) { /* type='error': <error type code> and its condition */
       if (ev == XEP0077_XML_START && d == 2 && nm == XEP0077__W_ERROR) {
-        const char *t = xep0077__attr(p, XEP0077__L(type)), *code = xep0077__attr(p, XEP0077__L(code));
+        const char *t = xep0077__attr(p, XEP0077__L(type));
+        const char *code = xep0077__attr(p, XEP0077__L(code));
         if (t) xep0077__copy(c->error.type, sizeof c->error.type, t);
         c->error.code = xep0077__digits(code, 0, 10000);
       }
@@ -2897,7 +2893,7 @@ static void xep0077__event(xep0077 *c, int ev)
       xep0077__out_begin(c);
       xep0077__put_attr(c, XEP0077__L(iq_error), c->peer_id);
       if (c->peer_from[0]) xep0077__put_attr(c, XEP0077__L(and_to), c->peer_from);
-      xep0077__puts(c, XEP0077__L(unavailable));
+      xep0077__put_lit(c, XEP0077__L(unavailable));
       xep0077__out_end(c); /* peer_id is read nowhere else: no need to clear it */
     }
     return;
@@ -2914,7 +2910,7 @@ XEP0077DEF int xep0077_close_start(xep0077 *c, unsigned long timeout_ms)
   if (c->phase == XEP0077__P_CLOSED) return 0; /* already: nothing to say */
   if ((rc = xep0077__op(c, XEP0077__OP_CLOSE, timeout_ms ? timeout_ms : 2000)) != 0) return rc;
   xep0077__out_begin(c);
-  xep0077__puts(c, XEP0077__L(close));
+  xep0077__put_lit(c, XEP0077__L(close));
   c->phase = XEP0077__P_CLOSING;
   if (xep0077__out_end(c)) { /* no room to say goodbye: just hang up */
     /* fail() ends the close with status 0 and leaves late as it was: 0, since
